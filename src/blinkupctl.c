@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+#include <stdio.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "macro.h"
+
+static void help(void) {
+        printf("Usage: blinkupctl [--user-bus] COMMAND [OPTIONS]\n\n"
+               "Control a BlinkUp fixture (blinkupd).\n\n"
+               "Commands:\n"
+               "  encode [OPTIONS]   print a BlinkUp frame offline (see encode --help)\n\n"
+               "Options:\n"
+               "  -h --help          show this help\n"
+               "     --version       show the version\n");
+}
+
+typedef struct Verb {
+        const char *name;
+        int (*run)(int argc, char *argv[]);
+} Verb;
+
+static const Verb verbs[] = {
+        { "encode", ctl_encode },
+};
+
+int main(int argc, char *argv[]) {
+        int i = 1;
+
+        for (; i < argc && argv[i][0] == '-'; i++) {
+                if (streq(argv[i], "--help") || streq(argv[i], "-h")) {
+                        help();
+                        return CTL_EXIT_OK;
+                }
+                if (streq(argv[i], "--version")) {
+                        puts(PACKAGE_STRING);
+                        return CTL_EXIT_OK;
+                }
+                fprintf(stderr, "blinkupctl: unknown option \"%s\" (see --help)\n", argv[i]);
+                return CTL_EXIT_USAGE;
+        }
+        if (i >= argc) {
+                fprintf(stderr, "blinkupctl: a command is needed (see --help)\n");
+                return CTL_EXIT_USAGE;
+        }
+        for (size_t v = 0; v < ELEMENTSOF(verbs); v++)
+                if (streq(argv[i], verbs[v].name))
+                        return verbs[v].run(argc - i, argv + i);
+
+        fprintf(stderr, "blinkupctl: unknown command \"%s\" (see --help)\n", argv[i]);
+        return CTL_EXIT_USAGE;
+}
