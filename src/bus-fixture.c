@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: MIT */
+/* The org.blinkupd.Fixture1 object: handlers validate, then call the manager. */
+#include <errno.h>
+#include <stdarg.h>
+
+#include "log.h"
+#include "macro.h"
+#include "manager.h"
+
+static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
+                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        ManagerInfo i;
+
+        manager_get_info(m, &i);
+        if (streq(property, "State"))
+                return sd_bus_message_append(reply, "s", manager_state_to_string(i.state));
+        if (streq(property, "FixtureId"))
+                return sd_bus_message_append(reply, "s", i.fixture_id ?: "");
+        if (streq(property, "FactoryStatus"))
+                return sd_bus_message_append(reply, "s", factory_status_to_string(i.factory_status));
+        if (streq(property, "Fast"))
+                return sd_bus_message_append(reply, "b", i.fast);
+        if (streq(property, "ActiveHigh"))
+                return sd_bus_message_append(reply, "b", i.active_high);
+        if (streq(property, "SSID"))
+                return sd_bus_message_append(reply, "s", i.ssid ?: "");
+        if (streq(property, "Attempts"))
+                return sd_bus_message_append(reply, "t", i.attempts);
+        if (streq(property, "Successes"))
+                return sd_bus_message_append(reply, "t", i.successes);
+        if (streq(property, "Failures"))
+                return sd_bus_message_append(reply, "t", i.failures);
+        if (streq(property, "LastAttemptId"))
+                return sd_bus_message_append(reply, "t", i.last_attempt_id);
+        if (streq(property, "LastError"))
+                return sd_bus_message_append(reply, "s", i.last_error ?: "");
+        if (streq(property, "LastDeviceId"))
+                return sd_bus_message_append(reply, "s", i.last_device_id ?: "");
+        if (streq(property, "LastTiming"))
+                return sd_bus_message_append(reply, "(ttt)", i.last_max_lateness_ns,
+                                             i.last_p99_lateness_ns, i.last_edges);
+        return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "Unknown property %s", property);
+}
+
+static int method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error, bool clear) {
+        Manager *m = userdata;
+        uint64_t id;
+        int r;
+
+        r = manager_blinkup(m, clear, &id, error);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(msg, "t", id);
+}
+
+static int method_blinkup(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return method_start(msg, userdata, error, false);
+}
+
+static int method_clear(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return method_start(msg, userdata, error, true);
+}
+
+static int method_cancel(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        (void) manager_cancel(userdata);
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(freep) char *message = NULL;
+        int r;
+
+        r = manager_reload(userdata, &message);
+        if (r < 0)
+                return sd_bus_error_setf(error, FIXTURE_ERROR_INVALID_CONFIG, "%s",
+                                         message ?: "The configuration is invalid.");
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static const sd_bus_vtable fixture_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("State", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FixtureId", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("FactoryStatus", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Fast", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ActiveHigh", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("SSID", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Attempts", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Successes", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Failures", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastAttemptId", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastError", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastDeviceId", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastTiming", "(ttt)", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        /* Access is the bus policy's job (root and group blinkup), hence UNPRIVILEGED here. */
+        SD_BUS_METHOD_WITH_ARGS("BlinkUp", SD_BUS_NO_ARGS, SD_BUS_RESULT("t", attempt_id), method_blinkup,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Clear", SD_BUS_NO_ARGS, SD_BUS_RESULT("t", attempt_id), method_clear,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Cancel", NULL, NULL, method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Reload", NULL, NULL, method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("StateChanged", SD_BUS_ARGS("t", attempt_id, "s", state), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("Finished",
+                                SD_BUS_ARGS("t", attempt_id, "b", success, "s", error_name, "s", message,
+                                            "s", device_id),
+                                0),
+        SD_BUS_SIGNAL_WITH_ARGS("Confirmed", SD_BUS_ARGS("t", attempt_id, "s", device_id), 0),
+        SD_BUS_VTABLE_END
+};
+
+int bus_fixture_register(sd_bus *bus, Manager *m) {
+        return sd_bus_add_object_vtable(bus, NULL, FIXTURE_OBJECT_PATH, FIXTURE_INTERFACE, fixture_vtable, m);
+}
+
+int bus_fixture_emit_state_changed(sd_bus *bus, uint64_t attempt_id, const char *state) {
+        if (!bus)
+                return 0;
+        return sd_bus_emit_signal(bus, FIXTURE_OBJECT_PATH, FIXTURE_INTERFACE, "StateChanged", "ts", attempt_id,
+                                  state);
+}
+
+int bus_fixture_emit_finished(sd_bus *bus, uint64_t attempt_id, bool success, const char *error_name,
+                              const char *message, const char *device_id) {
+        if (!bus)
+                return 0;
+        return sd_bus_emit_signal(bus, FIXTURE_OBJECT_PATH, FIXTURE_INTERFACE, "Finished", "tbsss", attempt_id,
+                                  success, error_name ?: "", message ?: "", device_id ?: "");
+}
+
+int bus_fixture_emit_confirmed(sd_bus *bus, uint64_t attempt_id, const char *device_id) {
+        if (!bus)
+                return 0;
+        return sd_bus_emit_signal(bus, FIXTURE_OBJECT_PATH, FIXTURE_INTERFACE, "Confirmed", "ts", attempt_id,
+                                  device_id);
+}
+
+int bus_fixture_emit_properties_changed(sd_bus *bus, const char *first, ...) {
+        char *names[16];
+        size_t n = 0;
+        va_list ap;
+
+        if (!bus)
+                return 0;
+        va_start(ap, first);
+        for (const char *p = first; p && n < ELEMENTSOF(names) - 1; p = va_arg(ap, const char *))
+                names[n++] = (char *) p;
+        va_end(ap);
+        names[n] = NULL;
+        return sd_bus_emit_properties_changed_strv(bus, FIXTURE_OBJECT_PATH, FIXTURE_INTERFACE, names);
+}
