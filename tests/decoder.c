@@ -40,19 +40,6 @@ static int fail(DecodedFrame *out, const char *msg, uint64_t t) {
         return -1;
 }
 
-/* level at time t, by binary search: the last edge at or before t */
-static uint8_t level_at(const DecodeEdge *e, size_t n, uint64_t t) {
-        size_t lo = 0, hi = n;
-        while (lo < hi) {
-                size_t mid = lo + (hi - lo) / 2;
-                if (e[mid].t_ns <= t)
-                        lo = mid + 1;
-                else
-                        hi = mid;
-        }
-        return lo == 0 ? e[0].level : e[lo - 1].level;
-}
-
 int decoder_decode(const DecodeEdge *e, size_t n, bool active_high, size_t *pos,
                    DecodedFrame *out) {
         uint8_t lit = active_high ? 1 : 0;
@@ -84,17 +71,36 @@ int decoder_decode(const DecodeEdge *e, size_t n, bool active_high, size_t *pos,
         out->period_ns = period;
         out->start_ns = (uint64_t) llround((double) e[i].t_ns - period);
 
-        /* sample in the middle of every bit */
-        size_t nbits = 8 * 10, b;
-        for (b = 0; b < nbits; b++) {
-                uint64_t t = (uint64_t) llround((double) out->start_ns + ((double) b + 0.5) * period);
-                uint8_t bit = level_at(e, n, t) == lit;
-                out->bytes[b / 8] |= (uint8_t) (bit << (7 - b % 8));
-                if (b == 8 * 10 - 1) {
-                        out->len = out->bytes[9];
-                        nbits = 8 * (10 + (size_t) out->len + 2);
+        /* Sample in the middle of every bit, the grid re-anchored on each edge as a receiver
+         * does: the bit count between two edges is their distance in periods, rounded. So one
+         * late edge moves no sample but its own neighbours'. */
+        size_t nbits = 8 * 10, b = 0, j = i - 1; /* e[i - 1]: the dark level before bit 1 */
+        uint64_t anchor = out->start_ns;
+        while (b < nbits) {
+                uint8_t level = e[j].level == lit;
+                size_t run;
+
+                if (j + 1 < n && e[j + 1].t_ns > anchor) {
+                        double span = ((double) e[j + 1].t_ns - (double) anchor) / period;
+                        run = (size_t) llround(span);
+                        if (run == 0)
+                                return fail(out, "two edges within half a bit", e[j + 1].t_ns);
+                } else
+                        run = nbits - b; /* no more edges: the level holds */
+                for (size_t r = 0; r < run && b < nbits; r++, b++) {
+                        out->bytes[b / 8] |= (uint8_t) (level << (7 - b % 8));
+                        if (b == 8 * 10 - 1) {
+                                out->len = out->bytes[9];
+                                nbits = 8 * (10 + (size_t) out->len + 2);
+                        }
                 }
+                if (j + 1 >= n)
+                        break;
+                j++;
+                anchor = e[j].t_ns;
         }
+        if (b < nbits)
+                return fail(out, "trace ends inside the frame", anchor);
         out->size = nbits / 8;
         out->end_ns = (uint64_t) llround((double) out->start_ns + (double) nbits * period);
 

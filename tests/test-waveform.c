@@ -176,6 +176,48 @@ START_TEST(test_repeat_decodes) {
 }
 END_TEST
 
+START_TEST(test_decoder_tolerance) {
+        FrameRequest req = { .ssid = "Factory", .password = "secret123",
+                             .plan_id = "0123456789abcdef", .token = "fedcba9876543210" };
+        WaveformParams p;
+        Waveform w;
+        Frame f;
+        size_t n, pos;
+        DecodedFrame d;
+
+        ck_assert_int_eq(frame_encode(&req, &f, NULL), 0);
+        waveform_params_default(&p, true, false);
+        ck_assert_int_eq(waveform_build(&f, &p, &w), 0);
+        DecodeEdge *e = to_decode_edges(&w, &n);
+        uint64_t period = 1000000000 / 142;
+
+        /* every single edge 40 % of a bit late, one at a time, preamble included: still decodes */
+        for (size_t k = 1; k + 1 < n; k += 7) {
+                uint64_t saved = e[k].t_ns;
+                e[k].t_ns += period * 4 / 10;
+                pos = 0;
+                ck_assert_msg(decoder_decode(e, n, false, &pos, &d) == 0, "edge %zu of %zu late: %s", k, n, d.error);
+                ck_assert_uint_eq(d.size, f.size);
+                ck_assert(memcmp(d.bytes, f.bytes, f.size) == 0);
+                e[k].t_ns = saved;
+        }
+
+        /* a bit flipped inside the records: move a transition one bit later where the next one
+         * is at least two bits away; the CRC must catch it */
+        size_t k = n / 2;
+        while (k + 1 < n && e[k + 1].t_ns - e[k].t_ns < 2 * period)
+                k++;
+        ck_assert_uint_lt(k + 2, n);
+        e[k].t_ns += period;
+        pos = 0;
+        ck_assert_int_eq(decoder_decode(e, n, false, &pos, &d), -1);
+        ck_assert_msg(strstr(d.error, "CRC mismatch"), "%s", d.error);
+
+        free(e);
+        waveform_done(&w);
+}
+END_TEST
+
 static uint64_t rnd_state = 0x2545F4914F6CDD1Dull;
 static uint32_t rnd(void) {
         /* xorshift64*, deterministic */
@@ -274,6 +316,7 @@ static Suite *waveform_suite(void) {
         tcase_add_test(tc, test_clear_duration);
         tcase_add_test(tc, test_bad_params);
         tcase_add_test(tc, test_repeat_decodes);
+        tcase_add_test(tc, test_decoder_tolerance);
         tcase_add_test(tc, test_roundtrip_random);
         tcase_set_timeout(tc, 120);
         suite_add_tcase(s, tc);
