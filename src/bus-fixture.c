@@ -72,6 +72,8 @@ static int method_reload(sd_bus_message *msg, void *userdata, sd_bus_error *erro
         int r;
 
         r = manager_reload(userdata, &message);
+        if (r == -EBUSY)
+                return sd_bus_error_setf(error, FIXTURE_ERROR_BUSY, "%s", message ?: "An attempt is in progress.");
         if (r < 0)
                 return sd_bus_error_setf(error, FIXTURE_ERROR_INVALID_CONFIG, "%s",
                                          message ?: "The configuration is invalid.");

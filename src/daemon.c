@@ -1,5 +1,10 @@
 /* SPDX-License-Identifier: MIT */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* pthread_setattr_default_np() */
+#endif
 #include <curl/curl.h>
+#include <malloc.h>
+#include <pthread.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -98,6 +103,18 @@ static int run(int argc, char *argv[]) {
         r = rt_prepare();
         if (r < 0)
                 log_warning_errno(r, "Could not lock memory (mlockall): %m; page faults may delay edges.");
+        else {
+                /* With every page locked, each thread's stack and malloc arena counts against
+                 * LimitMEMLOCK=: keep helper threads (libcurl's resolver) small, one arena. */
+                pthread_attr_t attr;
+
+                (void) mallopt(M_ARENA_MAX, 1);
+                if (pthread_attr_init(&attr) == 0) {
+                        (void) pthread_attr_setstacksize(&attr, 256 * 1024);
+                        (void) pthread_setattr_default_np(&attr);
+                        (void) pthread_attr_destroy(&attr);
+                }
+        }
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
@@ -116,8 +133,11 @@ static int run(int argc, char *argv[]) {
                 return log_error_errno(r, "Cannot create the fixture: %m");
         }
         r = manager_start(m);
-        if (r >= 0)
+        if (r >= 0) {
                 r = sd_event_loop(e);
+                if (r > 0) /* the bus went away (sd-bus ends the loop with 1): let systemd restart us */
+                        r = log_error_errno(-ECONNRESET, "Lost the bus connection, exiting.");
+        }
 
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping.");
         m = manager_free(m); /* LED dark, thread joined */
