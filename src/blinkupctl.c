@@ -9,10 +9,20 @@ static void help(void) {
         printf("Usage: blinkupctl [--user-bus] COMMAND [OPTIONS]\n\n"
                "Control a BlinkUp fixture (blinkupd).\n\n"
                "Commands:\n"
-               "  encode [OPTIONS]   print a BlinkUp frame offline (see encode --help)\n\n"
+               "  status                           state, fixture, counters, last result and timing\n"
+               "  blinkup [--wait [--confirm]] [--timeout=SEC]\n"
+               "                                   start a factory BlinkUp; --wait: until the frame\n"
+               "                                   was sent; --confirm: until the device enrolled\n"
+               "  clear [--wait] [--timeout=SEC]   flash the clear (wipe) frame\n"
+               "  cancel                           stop the BlinkUp in progress\n"
+               "  monitor                          print state changes and results as they happen\n"
+               "  history [-n N] [--state-dir=DIR] the last attempts from the durable record\n"
+               "  encode [OPTIONS]                 print a BlinkUp frame offline (see encode --help)\n\n"
                "Options:\n"
                "  -h --help          show this help\n"
-               "     --version       show the version\n");
+               "     --version       show the version\n"
+               "     --user-bus      talk to blinkupd on the session bus, not the system bus\n\n"
+               "Exit status: 0 success, 1 failure (the error on stderr), 2 usage error.\n");
 }
 
 typedef struct Verb {
@@ -21,6 +31,12 @@ typedef struct Verb {
 } Verb;
 
 static const Verb verbs[] = {
+        { "status", ctl_status },
+        { "blinkup", ctl_blinkup },
+        { "clear", ctl_clear },
+        { "cancel", ctl_cancel },
+        { "monitor", ctl_monitor },
+        { "history", ctl_history },
         { "encode", ctl_encode },
 };
 
@@ -35,6 +51,10 @@ int main(int argc, char *argv[]) {
                 if (streq(argv[i], "--version")) {
                         puts(PACKAGE_STRING);
                         return CTL_EXIT_OK;
+                }
+                if (streq(argv[i], "--user-bus")) {
+                        ctl_set_user_bus(true);
+                        continue;
                 }
                 fprintf(stderr, "blinkupctl: unknown option \"%s\" (see --help)\n", argv[i]);
                 return CTL_EXIT_USAGE;

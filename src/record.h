@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* The durable attempt record: one line per event in <state dir>/attempts.log.
+ *
+ *   2026-11-24T03:10:00.123456Z attempt=42 event=blinked edges=212 frames=1 max_lateness_ns=51234 p99_lateness_ns=40000 clean=yes crc=c07b31c5
+ *
+ * - The time (UTC, microseconds), then "key=value" fields separated by one space; "attempt"
+ *   and "event" always come first, "crc" always last.
+ * - Keys are [a-z0-9_]. A value is written bare when it is 1..RECORD_VALUE_MAX printable
+ *   ASCII characters other than space, '"' and '\'; otherwise in double quotes with C escapes
+ *   (\" \\ \n \r \t, \xHH for any other byte below 0x20 or above 0x7e). The file is pure
+ *   ASCII, one event per line, so grep and awk work on it directly.
+ * - crc is the CRC-32 (IEEE 802.3, as zlib's crc32()) of everything before " crc=", as 8
+ *   lowercase hex digits. A line cut short by a power failure, or a block of zeros that
+ *   some file systems leave behind, fails the check and is skipped by readers.
+ *
+ * Events (and the fields the record_append_*() helpers write):
+ *   started    kind=factory|clear
+ *   token      token_id= plan_id=            (identifiers only, never secrets)
+ *   blinked    edges= frames= max_lateness_ns= p99_lateness_ns= clean=yes|no
+ *   confirmed  device_id=
+ *   failed     error=org.blinkupd.Fixture1.Error.* message=
+ *   cancelled
+ *
+ * Every append is one write() of the whole line followed by fsync(); when it returns 0 the
+ * line is on stable storage and the result may be reported. When the file is created, the
+ * directory is fsync()ed as well. A torn last line (no final newline) found when the file is
+ * opened, or left by a failed write, is terminated before the next line is written.
+ *
+ * Values are stored as given: never pass secrets (passwords, keys, enrollment tokens). */
+
+#define RECORD_FILENAME "attempts.log"
+#define RECORD_FIELDS_MAX 16
+#define RECORD_VALUE_MAX 1024 /* longer values are cut and end in "..." */
+#define RECORD_LINE_MAX 65536 /* readers treat longer lines as damaged */
+
+#define RECORD_EVENT_STARTED "started"
+#define RECORD_EVENT_TOKEN "token"
+#define RECORD_EVENT_BLINKED "blinked"
+#define RECORD_EVENT_CONFIRMED "confirmed"
+#define RECORD_EVENT_FAILED "failed"
+#define RECORD_EVENT_CANCELLED "cancelled"
+
+typedef struct Record Record;
+
+typedef struct RecordField {
+        const char *key;
+        const char *value;
+} RecordField;
+
+/* One parsed line. The strings point into storage owned by the RecordLine. */
+typedef struct RecordLine {
+        uint64_t timestamp_usec; /* CLOCK_REALTIME */
+        uint64_t attempt_id;
+        const char *event;
+        size_t n_fields; /* the fields after "event", without "crc" */
+        RecordField fields[RECORD_FIELDS_MAX];
+        char *storage;
+} RecordLine;
+
+typedef struct RecordTiming {
+        uint64_t edges;
+        uint64_t frames;
+        uint64_t max_lateness_ns;
+        uint64_t p99_lateness_ns;
+        bool clean; /* no timing fault */
+} RecordTiming;
+
+/* Open (creating it with mode 0640 if needed) DIR/attempts.log for appending, take an
+ * exclusive lock on it and find the highest attempt ID in it. Errors: -ENOENT (no such
+ * directory), -ENOTDIR, -EACCES, -EROFS, -ENOSPC, -EBUSY (another process holds the record),
+ * -EISDIR or -EBADFD (attempts.log is a directory or not a regular file), -ENOMEM, or whatever
+ * else open()/fsync() said. */
+int record_open(const char *dir, Record **ret);
+
+/* Use an already open file descriptor (taken over, closed by record_free()) as the record,
+ * without locking or scanning: for tests, e.g. /dev/full to see -ENOSPC. */
+int record_open_fd(int fd, Record **ret);
+
+Record *record_free(Record *r);
+
+static inline void record_freep(Record **r) {
+        if (*r)
+                record_free(*r);
+}
+
+/* The highest attempt ID found in the file when it was opened or appended since. */
+uint64_t record_last_attempt_id(const Record *r);
+
+/* Hand out the next attempt ID (last + 1); it stays used even if nothing is appended. */
+uint64_t record_allocate_attempt_id(Record *r);
+
+/* Append one line: the event and n key/value fields. Returns 0 once the line is on stable
+ * storage, or -errno (-ENOSPC, -EROFS, -EIO, ...): the event is then not recorded. -EINVAL
+ * for an invalid event name, key or attempt ID 0, -E2BIG for more than RECORD_FIELDS_MAX. */
+int record_append_fields(Record *r, uint64_t attempt_id, const char *event, const RecordField *fields,
+                         size_t n);
+
+/* The same with NULL-terminated key, value string pairs:
+ * record_append(r, 42, "failed", "error", name, "message", msg, NULL). */
+int record_append(Record *r, uint64_t attempt_id, const char *event, ...) __attribute__((sentinel));
+
+int record_append_started(Record *r, uint64_t attempt_id, const char *kind);
+int record_append_token(Record *r, uint64_t attempt_id, const char *token_id, const char *plan_id);
+int record_append_blinked(Record *r, uint64_t attempt_id, const RecordTiming *t);
+int record_append_confirmed(Record *r, uint64_t attempt_id, const char *device_id);
+int record_append_failed(Record *r, uint64_t attempt_id, const char *error_name, const char *message);
+int record_append_cancelled(Record *r, uint64_t attempt_id);
+
+/* Parse one line (a final "\n" is allowed). 0 on success; -ENODATA for an empty or blank
+ * line; -EBADMSG for a damaged one (torn, bad checksum, bad syntax). ret is untouched on
+ * failure; release it with record_line_done(). */
+int record_parse_line(const char *line, RecordLine *ret);
+void record_line_done(RecordLine *l);
+
+/* The value of a field, or NULL. */
+const char *record_line_get(const RecordLine *l, const char *key);
+
+/* Called for each line of the file, last line first. offset is where the line starts;
+ * terminated is false for a torn last line. line is not NUL-terminated and may contain NUL
+ * bytes; length > RECORD_LINE_MAX is reported with line == NULL. Return 0 to go on, > 0 to
+ * stop, < 0 to stop with an error. */
+typedef int (*RecordLineFunc)(const char *line, size_t length, uint64_t offset, bool terminated,
+                              void *userdata);
+
+/* Walk the lines of an open file from its end, reading chunk bytes at a time (0: default).
+ * Returns the callback's last return value, or -errno. */
+int record_foreach_line_reverse(int fd, size_t chunk, RecordLineFunc f, void *userdata);
+
+/* The highest attempt ID in DIR/attempts.log, 0 if none (or no file). Damaged lines are
+ * skipped. */
+int record_scan_last_id(const char *dir, uint64_t *ret);
+
+/* CRC-32 as used in the "crc" field (IEEE 802.3; "123456789" gives cbf43926). */
+uint32_t record_crc32(const void *data, size_t length);
+
+/* Format a CLOCK_REALTIME time as the record's "2026-11-24T03:10:00.123456Z". */
+#define RECORD_TIMESTAMP_MAX 32
+char *record_format_timestamp(char buf[static RECORD_TIMESTAMP_MAX], uint64_t usec);
+
+/* Write LENGTH bytes of VALUE to BUF as the record does: bare, or quoted and escaped. Needs
+ * at most 4 * LENGTH + 2 bytes. Returns the number of bytes written (no NUL). Also used by
+ * "blinkupctl monitor". */
+size_t record_escape_value(char *buf, const char *value, size_t length);
