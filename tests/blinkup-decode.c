@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* blinkup-decode [--active-high] TRACE.vcd: decodes every BlinkUp frame in a VCD trace and
- * prints it. Exit 0 when at least one frame was found and every frame had a valid CRC. */
+ * prints it. A damaged frame (a transmitter aborts a frame with a late edge and sends it again)
+ * is reported and skipped, as a receiver would. Exit 0 when the last frame is valid. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,27 +51,35 @@ int main(int argc, char *argv[]) {
         }
 
         size_t pos = 0;
-        int frames = 0, bad = 0;
+        int frames = 0, bad = 0, seen = 0;
+        bool last_ok = false;
         for (;;) {
                 DecodedFrame d;
                 char hex[2 * sizeof(d.bytes) + 1];
 
                 if (decoder_decode(e, (size_t) n, active_high, &pos, &d) < 0) {
-                        if (strncmp(d.error, "no light", 8) == 0 && frames > 0)
+                        if (strncmp(d.error, "no light", 8) == 0 || strncmp(d.error, "preamble too short", 18) == 0)
                                 break;
-                        printf("frame %d: error: %s\n", frames + 1, d.error);
+                        pos = d.first_edge + 1; /* look for the next preamble */
+                        if (strncmp(d.error, "preamble", 8) == 0)
+                                continue; /* no frame starts here */
+                        seen++;
                         bad++;
-                        break;
+                        last_ok = false;
+                        printf("frame %d: error: %s\n", seen, d.error);
+                        continue;
                 }
+                seen++;
                 frames++;
+                last_ok = true;
                 decoder_hex(&d, hex);
-                printf("frame %d: %s\n", frames, hex);
+                printf("frame %d: %s\n", seen, hex);
                 printf("frame %d: crc=%04x ok, period_ns=%.1f, rate=%.3f bits/s, "
                        "max_edge_error_ns=%.0f\n",
-                       frames, d.crc_sent, d.period_ns, 1e9 / d.period_ns, d.max_edge_error_ns);
+                       seen, d.crc_sent, d.period_ns, 1e9 / d.period_ns, d.max_edge_error_ns);
                 for (size_t i = 0; i < d.n_records; i++) {
                         const DecodeRecord *r = &d.records[i];
-                        printf("frame %d: record type=%u len=%u ", frames, r->type, r->len);
+                        printf("frame %d: record type=%u len=%u ", seen, r->type, r->len);
                         if (r->type == 1)
                                 printf("ssid=\"%.*s\"", r->len, (const char *) r->value);
                         else if (r->type == 6)
@@ -88,8 +97,10 @@ int main(int argc, char *argv[]) {
                 }
         }
         free(e);
-        if (frames == 0 || bad > 0)
-                return 1;
-        printf("frames: %d, all CRCs valid\n", frames);
-        return 0;
+        if (bad == 0 && frames > 0)
+                printf("frames: %d, all CRCs valid\n", frames);
+        else
+                printf("frames: %d valid, %d damaged; the last one is %s\n", frames, bad,
+                       last_ok ? "valid" : "damaged");
+        return frames > 0 && last_ok ? 0 : 1;
 }

@@ -59,15 +59,18 @@ int decoder_decode(const DecodeEdge *e, size_t n, bool active_high, size_t *pos,
         if (i == 0)
                 return fail(out, "starts lit, no dark lead-in", 0);
 
-        /* bits 1..64 are alternating: 64 edges, one per bit */
+        /* bits 1..64 alternate: 64 edges one bit apart */
+        out->first_edge = i;
         if (i + 63 >= n)
                 return fail(out, "preamble too short", e[i].t_ns);
-        for (k = 1; k < 64; k++)
-                if (e[i + k].level == e[i + k - 1].level)
-                        return fail(out, "preamble does not alternate", e[i + k].t_ns);
         period = (double) (e[i + 63].t_ns - e[i].t_ns) / 63.0;
         if (period <= 0)
                 return fail(out, "zero bit period", e[i].t_ns);
+        for (k = 1; k < 64; k++) {
+                double d = (double) (e[i + k].t_ns - e[i + k - 1].t_ns);
+                if (d < 0.5 * period || d > 1.5 * period)
+                        return fail(out, "preamble edges are not one bit apart", e[i + k].t_ns);
+        }
         out->period_ns = period;
         out->start_ns = (uint64_t) llround((double) e[i].t_ns - period);
 

@@ -32,6 +32,7 @@ typedef struct DecodedFrame {
         uint64_t start_ns;  /* start of the first preamble bit */
         uint64_t end_ns;    /* end of the last CRC bit */
         double max_edge_error_ns; /* worst |edge - ideal bit boundary| within the frame */
+        size_t first_edge;  /* index of the edge decoding started from (preamble bit 1) */
         char error[160];    /* why decoding failed */
 } DecodedFrame;
 

@@ -322,6 +322,29 @@ def case_property_signals(w, srv):
         d.stop()
 
 
+def case_prefetch(w, srv):
+    srv.reset()
+    d = Daemon(w, srv, extra="[Server]\nPrefetchToken=yes\n")
+    try:
+        # the factory status is known, and a token held, before the first press
+        wait_for(lambda: d.prop("FactoryStatus") == "verified", 10, "FactoryStatus verified")
+        wait_for(lambda: any(r["api_path"] == "/enroll" for r in srv.requests()), 10, "the prefetch")
+        prefetched = srv.tokens()
+        prefetched = (prefetched.get("tokens") if isinstance(prefetched, dict) else prefetched)[-1]["token_id"]
+        rc, out, err = d.call("BlinkUp")
+        aid = attempt_id(out)
+        fin = d.wait_signal("Finished", lambda a: a[0] == aid)
+        check(fin[1] is True, "Finished: %r" % (fin,))
+        states = [s[1] for s in d.signals("StateChanged") if s[0] == aid]
+        check(states == ["blinking", "idle"], "a press with a token at hand went %r" % states)
+        rc, text = decode(d.trace)
+        check(re.search(r"token=0*%s\b" % prefetched.lstrip("0"), text), "the prefetched token was not sent: " + text)
+        # and the next one is fetched again
+        wait_for(lambda: len([r for r in srv.requests() if r["api_path"] == "/enroll"]) >= 2, 10, "the next prefetch")
+    finally:
+        d.stop()
+
+
 CASES = [v for k, v in sorted(globals().items()) if k.startswith("case_")]
 
 

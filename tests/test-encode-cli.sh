@@ -67,6 +67,19 @@ if grep -q '^\$timescale 1ns \$end' "$tmp/c.vcd" && grep -q '^\$var wire 1 ! led
 "$ctl" encode --clear --format=vcd --repeat=3 >"$tmp/r.vcd"
 if [ "$("$decode" "$tmp/r.vcd" | tail -n1)" = "frames: 3, all CRCs valid" ]; then ok "vcd repeat"; else bad "vcd repeat"; fi
 
+# an aborted frame followed by its resend: the decoder skips the damaged one, as a receiver would
+"$ctl" encode --ssid=Factory --password=secret123 --plan-id=$P --token=$K --format=vcd --repeat=2 >"$tmp/two.vcd"
+changes=$(grep -c '^#' "$tmp/two.vcd")
+# drop the 100th..110th level changes (inside frame 1's records), or the same near the end (frame 2)
+awk 'BEGIN{n=0} /^#/{n++} !(n>=100 && n<=110)' "$tmp/two.vcd" >"$tmp/first-bad.vcd"
+awk -v a=$((changes - 40)) -v b=$((changes - 30)) 'BEGIN{n=0} /^#/{n++} !(n>=a && n<=b)' "$tmp/two.vcd" >"$tmp/last-bad.vcd"
+out=$("$decode" "$tmp/first-bad.vcd"); rc=$?
+if [ $rc -eq 0 ] && [ "$(echo "$out" | tail -n1)" = "frames: 1 valid, 1 damaged; the last one is valid" ]; then
+        ok "damaged frame skipped"; else bad "damaged frame skipped: rc=$rc $out"; fi
+out=$("$decode" "$tmp/last-bad.vcd"); rc=$?
+if [ $rc -ne 0 ] && echo "$out" | tail -n1 | grep -q "the last one is damaged"; then
+        ok "damaged last frame fails"; else bad "damaged last frame fails: rc=$rc $out"; fi
+
 # bad input: exit 2, one line naming the field and the rule
 expect_err "long ssid" 2 "ssid: must be at most 32 bytes, got 33" "$ctl" encode --ssid=ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456 --plan-id=1 --token=1
 expect_err "short password" 2 "password: 7 characters is not a valid length" "$ctl" encode --ssid=F --password=1234567 --plan-id=1 --token=1
