@@ -471,7 +471,7 @@ static void on_verified(Server *s, const ServerResult *res, void *userdata) {
         }
         set_factory_status(m, FACTORY_STATUS_VERIFIED);
         set_state(m, MANAGER_REQUESTING_TOKEN);
-        r = server_request_token(m->server, on_token, m, &m->op);
+        r = server_enroll(m->server, on_token, m, &m->op);
         if (r < 0)
                 attempt_fail(m, FIXTURE_ERROR_SERVER, "The token request could not be started.");
 }

@@ -57,7 +57,8 @@ def case_blinkup_dbus(w, srv):
         # what the server saw
         paths = [(r["method"], r["api_path"]) for r in srv.requests()]
         check(("POST", "/auth/token") in paths, "no authentication: %r" % paths)
-        check(("GET", "/devices/0123456789abcdef") in paths, "no factory check: %r" % paths)
+        check(paths.count(("GET", "/devices/0123456789abcdef")) == 2,
+              "one factory check at start and one per attempt expected: %r" % paths)
         check(("POST", "/enroll") in paths, "no enroll: %r" % paths)
         check(("GET", "/enroll/" + token["token_id"]) in paths, "no confirmation poll: %r" % paths)
         for r in srv.requests():
