@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: MIT */
+/* The kernel's GPIO character device through libgpiod v1 (1.6, as in Debian 12). Everything
+ * that depends on the libgpiod API version is in this file; a v2 backend can sit beside it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <gpiod.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gpio-internal.h"
+#include "rt.h"
+
+typedef struct GpiodLine {
+        GpioLine line;
+        struct gpiod_chip *chip;
+        struct gpiod_line *gline;
+        int level; /* outputs: last level written */
+        int event_fd;
+} GpiodLine;
+
+static bool all_digits(const char *s) {
+        if (!*s)
+                return false;
+        for (; *s; s++)
+                if (*s < '0' || *s > '9')
+                        return false;
+        return true;
+}
+
+static const char *chip_open_reason(int error) {
+        switch (error) {
+        case ENOENT:
+                return "no such chip";
+        case EACCES:
+        case EPERM:
+                return "permission denied (the GPIO character device needs root or the right group)";
+        case ENOTTY:
+        case ENODEV:
+                return "not a GPIO chip";
+        default:
+                return strerror(error);
+        }
+}
+
+/* By path, number, device name or label, in that order of guessing. */
+static int chip_open(const char *chip, struct gpiod_chip **ret, char **ret_error, const char *line) {
+        struct gpiod_chip *c;
+        char path[64];
+
+        errno = 0;
+        if (chip[0] == '/')
+                c = gpiod_chip_open(chip);
+        else if (all_digits(chip)) {
+                if (strlen(chip) > 9)
+                        return gpio_error(ret_error, -ENOENT, chip, line, "no such chip");
+                c = gpiod_chip_open_by_number((unsigned) strtoul(chip, NULL, 10));
+        } else if (!strchr(chip, '/') && strlen(chip) < sizeof(path) - 5 &&
+                   (snprintf(path, sizeof(path), "/dev/%s", chip), access(path, F_OK) >= 0))
+                c = gpiod_chip_open(path);
+        else {
+                c = gpiod_chip_open_by_label(chip);
+                if (!c && errno == ENOENT)
+                        return gpio_error(ret_error, -ENOENT, chip, line,
+                                          "no such chip (no device /dev/%s and no chip with that label)",
+                                          chip);
+        }
+        if (!c) {
+                int e = errno > 0 ? errno : ENODEV;
+                return gpio_error(ret_error, -e, chip, line, "%s", chip_open_reason(e));
+        }
+        *ret = c;
+        return 0;
+}
+
+static int line_find(struct gpiod_chip *c, const char *chip, const char *line, struct gpiod_line **ret,
+                     char **ret_error) {
+        struct gpiod_line *l;
+
+        errno = 0;
+        if (all_digits(line)) {
+                unsigned long offset = strtoul(line, NULL, 10);
+
+                if (strlen(line) > 9 || offset >= gpiod_chip_num_lines(c))
+                        return gpio_error(ret_error, -ENOENT, chip, line, "no such line (%s has %u lines)",
+                                          gpiod_chip_name(c), gpiod_chip_num_lines(c));
+                l = gpiod_chip_get_line(c, (unsigned) offset);
+        } else {
+                l = gpiod_chip_find_line(c, line);
+                if (!l && (errno == ENOENT || errno == 0))
+                        return gpio_error(ret_error, -ENOENT, chip, line,
+                                          "no such line (no line of %s is named so)", gpiod_chip_name(c));
+        }
+        if (!l) {
+                int e = errno > 0 ? errno : EIO;
+                return gpio_error(ret_error, -e, chip, line, "cannot read the line: %s", strerror(e));
+        }
+        *ret = l;
+        return 0;
+}
+
+static int request_error(struct gpiod_line *l, int e, const char *chip, const char *line, char **ret_error) {
+        const char *consumer;
+
+        switch (e) {
+        case EBUSY:
+                if (gpiod_line_update(l) >= 0 && (consumer = gpiod_line_consumer(l)))
+                        return gpio_error(ret_error, -e, chip, line, "line busy, held by \"%s\"", consumer);
+                return gpio_error(ret_error, -e, chip, line,
+                                  "line busy (in use by the kernel or another program)");
+        case EACCES:
+        case EPERM:
+                return gpio_error(ret_error, -e, chip, line, "permission denied when requesting the line");
+        default:
+                return gpio_error(ret_error, -e, chip, line, "cannot request the line: %s", strerror(e));
+        }
+}
+
+static int gpiod_backend_set(GpioLine *l, int level) {
+        GpiodLine *g = (GpiodLine *) l;
+
+        level = !!level;
+        if (gpiod_line_set_value(g->gline, level) < 0)
+                return -errno;
+        g->level = level;
+        return 0;
+}
+
+static int gpiod_backend_get(GpioLine *l) {
+        GpiodLine *g = (GpiodLine *) l;
+        int v;
+
+        if (l->output)
+                return g->level;
+        v = gpiod_line_get_value(g->gline);
+        return v < 0 ? -errno : v;
+}
+
+static int gpiod_backend_get_fd(GpioLine *l) {
+        return ((GpiodLine *) l)->event_fd;
+}
+
+static int gpiod_backend_read_event(GpioLine *l, bool *ret_pressed, uint64_t *ret_timestamp_ns) {
+        GpiodLine *g = (GpiodLine *) l;
+        struct gpiod_line_event ev;
+        bool high;
+
+        if (gpiod_line_event_read_fd(g->event_fd, &ev) < 0)
+                return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+
+        high = ev.event_type == GPIOD_LINE_EVENT_RISING_EDGE;
+        if (ret_pressed)
+                *ret_pressed = l->active_low ? !high : high;
+        /* since Linux 5.7 the v1 uAPI stamps events with CLOCK_MONOTONIC */
+        if (ret_timestamp_ns)
+                *ret_timestamp_ns = rt_timespec_to_ns(&ev.ts);
+        return 0;
+}
+
+static void gpiod_backend_free(GpioLine *l) {
+        GpiodLine *g = (GpiodLine *) l;
+
+        if (g->gline)
+                gpiod_line_release(g->gline);
+        if (g->chip)
+                gpiod_chip_close(g->chip);
+        free(g);
+}
+
+static const GpioBackend gpiod_backend = {
+        .name = "gpiod",
+        .set = gpiod_backend_set,
+        .get = gpiod_backend_get,
+        .get_fd = gpiod_backend_get_fd,
+        .read_event = gpiod_backend_read_event,
+        .free = gpiod_backend_free,
+};
+
+static int line_new(const char *chip, const char *line, bool output, GpiodLine **ret, char **ret_error) {
+        GpiodLine *g;
+        int r;
+
+        g = calloc(1, sizeof(*g));
+        if (!g)
+                return gpio_error(ret_error, -ENOMEM, chip, line, "out of memory");
+        g->event_fd = -1;
+        r = gpio_line_init(&g->line, &gpiod_backend, chip, line, output);
+        if (r < 0) {
+                free(g);
+                return gpio_error(ret_error, r, chip, line, "out of memory");
+        }
+        *ret = g;
+        return 0;
+}
+
+/* frees without driving the line: used before the request succeeded */
+static void line_abandon(GpiodLine *g) {
+        char *d = g->line.description;
+
+        gpiod_backend_free(&g->line);
+        free(d);
+}
+
+int gpio_gpiod_output_open(const char *chip, const char *line, bool active_high, GpioLine **ret,
+                           char **ret_error) {
+        struct gpiod_line_request_config config = {
+                .consumer = GPIO_CONSUMER,
+                .request_type = GPIOD_LINE_REQUEST_DIRECTION_OUTPUT,
+        };
+        struct gpiod_line *l;
+        GpiodLine *g;
+        int r, dark = active_high ? 0 : 1;
+
+        r = line_new(chip, line, true, &g, ret_error);
+        if (r < 0)
+                return r;
+        g->line.active_high = active_high;
+
+        r = chip_open(chip, &g->chip, ret_error, line);
+        if (r >= 0)
+                r = line_find(g->chip, chip, line, &l, ret_error);
+        if (r < 0) {
+                line_abandon(g);
+                return r;
+        }
+        if (gpiod_line_request(l, &config, dark) < 0) {
+                r = request_error(l, errno, chip, line, ret_error);
+                line_abandon(g);
+                return r;
+        }
+        g->gline = l;
+        g->level = dark;
+
+        *ret = &g->line;
+        return 0;
+}
+
+int gpio_gpiod_input_open(const char *chip, const char *line, bool active_low, GpioBias bias, GpioLine **ret,
+                          char **ret_error) {
+        static const int bias_flags[] = {
+                [GPIO_BIAS_AS_IS] = 0,
+                [GPIO_BIAS_DISABLE] = GPIOD_LINE_REQUEST_FLAG_BIAS_DISABLE,
+                [GPIO_BIAS_PULL_UP] = GPIOD_LINE_REQUEST_FLAG_BIAS_PULL_UP,
+                [GPIO_BIAS_PULL_DOWN] = GPIOD_LINE_REQUEST_FLAG_BIAS_PULL_DOWN,
+        };
+        struct gpiod_line_request_config config = {
+                .consumer = GPIO_CONSUMER,
+                .request_type = GPIOD_LINE_REQUEST_EVENT_BOTH_EDGES,
+                .flags = bias_flags[bias],
+        };
+        struct gpiod_line *l;
+        GpiodLine *g;
+        int r, fd, flags;
+
+        r = line_new(chip, line, false, &g, ret_error);
+        if (r < 0)
+                return r;
+        g->line.active_low = active_low;
+
+        r = chip_open(chip, &g->chip, ret_error, line);
+        if (r >= 0)
+                r = line_find(g->chip, chip, line, &l, ret_error);
+        if (r < 0) {
+                line_abandon(g);
+                return r;
+        }
+        if (gpiod_line_request(l, &config, 0) < 0) {
+                r = request_error(l, errno, chip, line, ret_error);
+                line_abandon(g);
+                return r;
+        }
+        g->gline = l;
+
+        fd = gpiod_line_event_get_fd(l);
+        if (fd < 0 || (flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+                r = -(errno ?: EIO);
+                line_abandon(g);
+                return gpio_error(ret_error, r, chip, line, "cannot set up line events: %s", strerror(-r));
+        }
+        g->event_fd = fd;
+
+        *ret = &g->line;
+        return 0;
+}

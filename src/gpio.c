@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* asprintf() */
+#endif
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "gpio-internal.h"
+
+int gpio_bias_from_string(const char *s, GpioBias *ret) {
+        static const char *const names[] = {
+                [GPIO_BIAS_AS_IS] = "as-is",
+                [GPIO_BIAS_DISABLE] = "disable",
+                [GPIO_BIAS_PULL_UP] = "pull-up",
+                [GPIO_BIAS_PULL_DOWN] = "pull-down",
+        };
+
+        if (!s || !*s) {
+                *ret = GPIO_BIAS_AS_IS;
+                return 0;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(names); i++)
+                if (streq(s, names[i])) {
+                        *ret = (GpioBias) i;
+                        return 0;
+                }
+        return -EINVAL;
+}
+
+int gpio_error(char **ret_error, int error, const char *chip, const char *line, const char *format, ...) {
+        char reason[256];
+        va_list ap;
+
+        if (!ret_error)
+                return error;
+
+        va_start(ap, format);
+        (void) vsnprintf(reason, sizeof(reason), format, ap);
+        va_end(ap);
+
+        if (asprintf(ret_error, "GPIO chip \"%s\" line \"%s\": %s", chip ?: "", line ?: "", reason) < 0)
+                *ret_error = NULL;
+        return error;
+}
+
+int gpio_line_init(GpioLine *l, const GpioBackend *backend, const char *chip, const char *line,
+                   bool output) {
+        l->backend = backend;
+        l->output = output;
+        if (asprintf(&l->description, "%s:%s", chip, line) < 0) {
+                l->description = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+static bool empty(const char *s) {
+        return !s || !*s;
+}
+
+int gpio_output_open(const char *chip, const char *line, bool active_high, const char *sim_trace_path,
+                     GpioLine **ret, char **ret_error) {
+        if (!ret)
+                return -EINVAL;
+        if (empty(chip))
+                return gpio_error(ret_error, -EINVAL, chip, line, "no chip given");
+        if (empty(line))
+                return gpio_error(ret_error, -EINVAL, chip, line, "no line given");
+
+        if (streq(chip, GPIO_CHIP_SIM))
+                return gpio_sim_output_open(line, active_high, sim_trace_path, ret, ret_error);
+        return gpio_gpiod_output_open(chip, line, active_high, ret, ret_error);
+}
+
+int gpio_input_open(const char *chip, const char *line, bool active_low, const char *bias,
+                    const char *sim_fifo_path, GpioLine **ret, char **ret_error) {
+        GpioBias b;
+
+        if (!ret)
+                return -EINVAL;
+        if (empty(chip))
+                return gpio_error(ret_error, -EINVAL, chip, line, "no chip given");
+        if (empty(line))
+                return gpio_error(ret_error, -EINVAL, chip, line, "no line given");
+        if (gpio_bias_from_string(bias, &b) < 0)
+                return gpio_error(ret_error, -EINVAL, chip, line,
+                                  "invalid bias \"%s\" (as-is, disable, pull-up or pull-down)", bias);
+
+        if (streq(chip, GPIO_CHIP_SIM)) {
+                if (empty(sim_fifo_path))
+                        return gpio_error(ret_error, -EINVAL, chip, line,
+                                          "a simulated input needs a FIFO path");
+                return gpio_sim_input_open(line, active_low, sim_fifo_path, ret, ret_error);
+        }
+        return gpio_gpiod_input_open(chip, line, active_low, b, ret, ret_error);
+}
+
+int gpio_line_set(GpioLine *l, int level) {
+        return l->backend->set(l, level);
+}
+
+int gpio_line_get(GpioLine *l) {
+        if (!l)
+                return -EINVAL;
+        return l->backend->get(l);
+}
+
+int gpio_line_dark_level(GpioLine *l) {
+        if (!l || !l->output)
+                return -EINVAL;
+        return l->active_high ? 0 : 1;
+}
+
+int gpio_line_reserve(GpioLine *l, size_t n) {
+        if (!l)
+                return -EINVAL;
+        return l->backend->reserve ? l->backend->reserve(l, n) : 0;
+}
+
+int gpio_line_flush(GpioLine *l) {
+        if (!l)
+                return -EINVAL;
+        return l->backend->flush ? l->backend->flush(l) : 0;
+}
+
+int gpio_line_get_fd(GpioLine *l) {
+        if (!l || l->output)
+                return -EINVAL;
+        return l->backend->get_fd(l);
+}
+
+int gpio_input_read_event(GpioLine *l, bool *ret_pressed, uint64_t *ret_timestamp_ns) {
+        if (!l || l->output)
+                return -EINVAL;
+        return l->backend->read_event(l, ret_pressed, ret_timestamp_ns);
+}
+
+const char *gpio_line_describe(GpioLine *l) {
+        return l && l->description ? l->description : "?";
+}
+
+GpioLine *gpio_line_free(GpioLine *l) {
+        char *d;
+
+        if (!l)
+                return NULL;
+        if (l->output)
+                (void) gpio_line_set(l, gpio_line_dark_level(l));
+        (void) gpio_line_flush(l);
+        d = l->description;
+        l->backend->free(l);
+        free(d);
+        return NULL;
+}
