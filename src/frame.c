@@ -43,19 +43,9 @@ _printf_(2, 3) static int fail(FrameError *err, const char *format, ...) {
         return -EINVAL;
 }
 
-static int hexval(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 static bool all_hex(const char *s, size_t n) {
         for (size_t i = 0; i < n; i++)
-                if (hexval(s[i]) < 0)
+                if (unhexchar(s[i]) < 0)
                         return false;
         return true;
 }
@@ -70,7 +60,7 @@ int frame_parse_hex_id(const char *s, uint64_t *ret) {
         if (n < 1 || n > FRAME_HEX_ID_MAX || !all_hex(s, n))
                 return -EINVAL;
         for (size_t i = 0; i < n; i++)
-                v = (v << 4) | (uint64_t) hexval(s[i]);
+                v = (v << 4) | (uint64_t) unhexchar(s[i]);
         *ret = v;
         return 0;
 }

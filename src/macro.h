@@ -40,12 +40,24 @@
 #define USEC_PER_SEC UINT64_C(1000000)
 #define USEC_PER_MSEC UINT64_C(1000)
 
-/* Define a cleanup helper "name##p" for a destructor that accepts NULL. */
+/* Define a cleanup helper "name##p" for a destructor that accepts NULL. (type is a type name: it
+ * cannot be parenthesised.) */
 #define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)      \
-        static inline void func##p(type *p) {        \
+        static inline void func##p(type *p) { /* NOLINT(bugprone-macro-parentheses) */ \
                 if (*p)                              \
                         func(*p);                    \
         }
+
+/* The value of a hex digit, or -1. */
+static inline int unhexchar(char c) {
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
 
 static inline void freep(void *p) {
         free(*(void **) p);

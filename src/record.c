@@ -570,16 +570,6 @@ static int parse_timestamp(const char *s, size_t len, uint64_t *ret) {
         return 0;
 }
 
-static int unhex(char c) {
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 /* Parse the value at *p in place; on success *p points after it and the value is
  * NUL-terminated (the terminator may overwrite the separating space). */
 static int parse_value(char **p, char **ret) {
@@ -628,8 +618,8 @@ static int parse_value(char **p, char **ret) {
                                 c = '\t';
                                 break;
                         case 'x':
-                                hi = unhex(r[0]);
-                                lo = hi < 0 ? -1 : unhex(r[1]);
+                                hi = unhexchar(r[0]);
+                                lo = hi < 0 ? -1 : unhexchar(r[1]);
                                 if (lo < 0 || (hi == 0 && lo == 0))
                                         return -EBADMSG;
                                 c = (char) (hi << 4 | lo);
@@ -677,7 +667,7 @@ int record_parse_line(const char *line, RecordLine *ret) {
         for (size_t i = body + strlen(CRC_FIELD); i < len; i++) {
                 if (!((line[i] >= '0' && line[i] <= '9') || (line[i] >= 'a' && line[i] <= 'f')))
                         return -EBADMSG;
-                crc = crc << 4 | (uint32_t) unhex(line[i]);
+                crc = crc << 4 | (uint32_t) unhexchar(line[i]);
         }
         if (crc != record_crc32(line, body))
                 return -EBADMSG;
