@@ -430,10 +430,20 @@ static int on_transmitter(sd_event_source *s, int fd, uint32_t revents, void *us
 
 static void prefetch_schedule(Manager *m, uint64_t delay_usec);
 
-static void take_token(Manager *m, const char *plan_id, const char *token_id) {
+/* The token is on disk before it is on the LED: false (the attempt failed) when it cannot be. */
+static bool take_token(Manager *m, const char *plan_id, const char *token_id) {
+        char msg[160];
+        int r;
+
         (void) snprintf(m->plan_id, sizeof(m->plan_id), "%s", plan_id);
         (void) snprintf(m->token_id, sizeof(m->token_id), "%s", token_id);
-        record_or_warn(m, record_append_token(m->record, m->attempt_id, token_id, plan_id), "token");
+        r = record_append_token(m->record, m->attempt_id, token_id, plan_id);
+        if (r >= 0)
+                return true;
+        record_or_warn(m, r, "token");
+        (void) snprintf(msg, sizeof(msg), "The token cannot be recorded (%s), so nothing is blinked.", strerror(-r));
+        attempt_fail(m, FIXTURE_ERROR_RECORD, msg);
+        return false;
 }
 
 static void on_token(Server *s, const ServerResult *res, void *userdata) {
@@ -454,8 +464,8 @@ static void on_token(Server *s, const ServerResult *res, void *userdata) {
         }
         if (factory_mode(m))
                 set_factory_status(m, FACTORY_STATUS_VERIFIED);
-        take_token(m, res->plan_id, res->token_id);
-        blink_start(m);
+        if (take_token(m, res->plan_id, res->token_id))
+                blink_start(m);
         if (m->config->server.prefetch_token)
                 prefetch_schedule(m, 0);
 }
@@ -574,8 +584,8 @@ int manager_blinkup(Manager *m, bool clear, uint64_t *ret_attempt_id, sd_bus_err
 
         if (m->prefetched && now_usec() - m->prefetch_usec < PREFETCH_MAX_AGE_USEC) {
                 m->prefetched = false;
-                take_token(m, m->prefetch_plan_id, m->prefetch_token_id);
-                blink_start(m);
+                if (take_token(m, m->prefetch_plan_id, m->prefetch_token_id))
+                        blink_start(m);
                 prefetch_schedule(m, 0);
                 return 0;
         }
