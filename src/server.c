@@ -528,13 +528,17 @@ static int on_op_timer(sd_event_source *source, uint64_t usec, void *userdata) {
 /* Runs the current step again after delay; false when that would pass the deadline. */
 static bool op_schedule(ServerOp *op, uint64_t delay) {
         Server *s = op->server;
+        uint64_t at;
         int r;
 
         op_release_transfer(op);
-        if (now_usec(s) + delay >= op->deadline_usec)
+        /* from now, not from the loop's last wake-up (sd_event_add_time_relative()): a response
+         * read in the same iteration that sent the request would shorten the backoff */
+        at = now_usec(s) + delay;
+        if (at >= op->deadline_usec)
                 return false;
         op->timer = sd_event_source_disable_unref(op->timer);
-        r = sd_event_add_time_relative(s->event, &op->timer, CLOCK_MONOTONIC, delay, 1, on_op_timer, op);
+        r = sd_event_add_time(s->event, &op->timer, CLOCK_MONOTONIC, at, 1, on_op_timer, op);
         if (r < 0) {
                 log_debug_errno(r, "Could not arm a server timer: %m");
                 return false;
@@ -602,8 +606,13 @@ static int op_transport_error(ServerOp *op, CURLcode e) {
 
         switch (e) {
         case CURLE_OPERATION_TIMEDOUT:
-                return op_retry(op, SERVER_ERROR_TIMEOUT, "%s: no complete response within %s: %s", what,
-                                format_span(a, sizeof(a), op->request_timeout_usec), detail);
+                /* say which limit ran out: TimeoutSec=, or what the attempt's deadline had left */
+                return op_retry(op, SERVER_ERROR_TIMEOUT, "%s: no complete response within %s%s: %s", what,
+                                format_span(a, sizeof(a), op->request_timeout_usec),
+                                op->request_timeout_usec < op->server->timeout_usec
+                                        ? " (what was left of the attempt's deadline)"
+                                        : " (TimeoutSec=)",
+                                detail);
         case CURLE_PEER_FAILED_VERIFICATION:
         case CURLE_SSL_CACERT_BADFILE:
         case CURLE_SSL_ISSUER_ERROR:
