@@ -309,6 +309,9 @@ def errors_doc(status, code, title, detail):
 
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # headers and body are written separately: without TCP_NODELAY each response would wait
+    # for the client's delayed ACK (some 40 ms)
+    disable_nagle_algorithm = True
     server_version = "factory-server/1"
     sys_version = ""
 
