@@ -1015,7 +1015,9 @@ int manager_start(Manager *m) {
                 return log_error_errno(r, "Cannot open the attempt record in %s: %m", dir);
         m->last_attempt_id = record_last_attempt_id(m->record);
 
-        r = sd_event_add_time(m->event, &m->debounce_source, CLOCK_MONOTONIC, 0, 0, on_debounce, m);
+        /* accuracy 1 µs: the default (250 ms) would let a short press be released before the
+         * debounce timer fired, and the press would be lost */
+        r = sd_event_add_time(m->event, &m->debounce_source, CLOCK_MONOTONIC, 0, 1, on_debounce, m);
         if (r >= 0)
                 r = sd_event_source_set_enabled(m->debounce_source, SD_EVENT_OFF);
         if (r >= 0)
@@ -1057,7 +1059,7 @@ int manager_start(Manager *m) {
 
         if (sd_watchdog_enabled(false, &m->watchdog_usec) > 0) {
                 r = sd_event_add_time_relative(m->event, &m->watchdog_source, CLOCK_MONOTONIC, m->watchdog_usec / 2,
-                                               0, on_watchdog, m);
+                                               m->watchdog_usec / 16, on_watchdog, m);
                 if (r >= 0)
                         r = sd_event_source_set_enabled(m->watchdog_source, SD_EVENT_ON);
                 if (r < 0)

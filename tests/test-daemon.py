@@ -346,6 +346,22 @@ def case_prefetch(w, srv):
         d.stop()
 
 
+def case_button_short_press(w, srv):
+    """A quick, clean press (60 ms, twice DebounceMs) is one attempt: not lost, not doubled."""
+    srv.reset()
+    d = Daemon(w, srv)
+    try:
+        for i in range(3):
+            d.press("1")
+            time.sleep(0.06)
+            d.press("0")
+            fin = d.wait_signal("Finished", lambda a, n=i + 1: a[0] == n, 30)
+            check(fin[1] is True, "press %d: %r" % (i + 1, fin))
+        check(d.prop("Attempts") == 3, "3 presses made %d attempts" % d.prop("Attempts"))
+    finally:
+        d.stop()
+
+
 CASES = [v for k, v in sorted(globals().items()) if k.startswith("case_")]
 
 
