@@ -445,6 +445,11 @@ st_daemon_start() {
         wait_state idle 30
         wait_for 30 sh -c "busctl --system get-property ${BUS_DEST[*]} FactoryStatus | grep -qx 's \"verified\"'" ||
                 fail "FactoryStatus is $(bus_prop FactoryStatus)"
+        # the daemon's sd_notify STATUS= reached systemd, and it started once
+        wait_for 30 sh -c "systemctl show -p StatusText --value blinkupd | grep -q '^Idle, factory status verified'" ||
+                fail "StatusText: expected 'Idle, factory status verified...', got '$(systemctl show -p StatusText --value blinkupd)'"
+        run systemctl show -p StatusText -p NRestarts -p MainPID -p WatchdogUSec blinkupd
+        expect_eq "$(systemctl show -p NRestarts --value blinkupd)" 0 "NRestarts"
 }
 
 # blink_capture NAME CMD...: runs CMD (which starts an attempt) with the LED traced, waits
@@ -466,8 +471,14 @@ blink_capture() {
         mon=$!
         exec 8<"$WORK/monitor.fifo"
         "$@"
+        # the signal's header, then its body up to the closing "};": UINT64 id; BOOLEAN success
+        : >"$WORK/$name.finished"
         while IFS= read -r -t 180 line <&8; do
                 case $line in *Member=Finished*) break ;; esac
+        done
+        while IFS= read -r -t 30 line <&8; do
+                echo "$line" >>"$WORK/$name.finished"
+                case $line in *"};"*) break ;; esac
         done
         exec 8<&-
         kill "$mon" 2>/dev/null || true
@@ -488,6 +499,9 @@ blink_capture() {
                 "$VMTEST_DIR/blinkup-decode" "$f" >>"$WORK/$name.decoded" 2>&1 || true
         done
         grep -v 'record type' "$WORK/$name.decoded" || true
+        BLINK_FINISHED_ID=$(sed -n 's/^ *UINT64 \([0-9]*\);.*/\1/p' "$WORK/$name.finished" | head -n 1)
+        BLINK_FINISHED_OK=$(sed -n 's/^ *BOOLEAN \([a-z]*\);.*/\1/p' "$WORK/$name.finished" | head -n 1)
+        echo "Finished: attempt ${BLINK_FINISHED_ID:-?}, success ${BLINK_FINISHED_OK:-?}"
         BLINK_GOT=$(sed -n 's/^frame [0-9]*: \([0-9a-f]*\)$/\1/p' "$WORK/$name.decoded")
         BLINK_TOKEN=$(sed -n 's/.* token=\([0-9a-f]*\).*/\1/p' "$WORK/$name.decoded" | head -n 1)
 }
@@ -504,6 +518,7 @@ st_blinkup_root() {
                         want=$(want_frame "$BLINK_TOKEN")
                         if grep -qx "$want" <<<"$BLINK_GOT"; then
                                 echo "attempt $try: the frame of token $BLINK_TOKEN, bit-exact"
+                                state ROOT_ID "$BLINK_FINISHED_ID"
                                 return 0
                         fi
                 fi
@@ -512,16 +527,277 @@ st_blinkup_root() {
         fail "no attempt sent the token's frame bit-exact"
 }
 
-# DAEMON-STEP: more steps, each a function registered in main below:
-#   st_button_attempt      press; a second attempt (Attempts property, trace)
-#   st_access_denied       runuser -u vmuser -- busctl call ... BlinkUp -> AccessDenied
-#   st_access_group        runuser -u vmoperator -- busctl call ... BlinkUp -> allowed
-#   st_reload_broken       broken drop-in; systemctl reload; still active, old config in use
-#   st_stop_mid_blink      systemctl stop while blinking; LED line dark afterwards (the last
-#                          gpio_value of the LED in the trace is the dark level; the sim's
-#                          value is then the pull-up set in st_gpio_sim_chip)
-#   st_watchdog            kill -STOP the main PID; watchdog kills and restarts it
-#   st_record_journal      attempt record in the state directory and journal entries present
+# The daemon steps after blinkup-root, in order (each relies on the ones before it):
+#   button-attempt   a press through the sim's pull: one more attempt, Finished(success),
+#                    the token's frame decoded bit-exact (up to three presses, TCG timing)
+#   indicators       ready/busy/pass/fail lines after that success, idle
+#   access-denied    vmuser (not in group blinkup): methods AccessDenied, properties readable
+#   access-group     vmoperator (group blinkup): Clear() allowed
+#   reload-broken    broken drop-in: systemctl reload and Reload() keep the old config
+#   stop-mid-blink   systemctl stop while blinking: LED dark, attempt recorded as cancelled
+#   watchdog         WatchdogSec=3s (drop-in in /run, kept for the rest of the run),
+#                    kill -STOP: SIGABRT from systemd, restarted, answers on the bus
+#   record-journal   the attempts above in attempts.log, blinkupctl history and the journal
+# Attempt IDs pass between steps as ROOT_ID, BUTTON_ID, CLEAR_ID and CANCEL_ID.
+
+prop_value() { # prop_value NAME: the bare value of a property (t 3 -> 3, s "idle" -> idle)
+        bus_prop "$1" | sed -e 's/^[a-z]* //' -e 's/^"\(.*\)"$/\1/'
+}
+# dbus_call_as USER METHOD: the method called as USER with dbus-send, which (unlike busctl)
+# prints the D-Bus error name; the output with "Error <name>: <message>" on failure
+dbus_call_as() {
+        runuser -u "$1" -- dbus-send --system --print-reply --reply-timeout=30000 \
+                --dest=org.blinkupd.Fixture1 /org/blinkupd/Fixture1 "org.blinkupd.Fixture1.$2" 2>&1 || true
+}
+record_file() { echo "$STATEDIR/attempts.log"; }
+record_last_event() { # record_last_event ID: the event of the record's last line for attempt ID
+        grep -E "[[:space:]]attempt=${1}[[:space:]]" "$(record_file)" | tail -n 1 |
+                sed -n 's/.*[[:space:]]event=\([a-z-]*\).*/\1/p'
+}
+led_dark_level() { # the physical level of the dark LED: 1 when active-low (ActiveHigh=no)
+        if [ "$(prop_value ActiveHigh)" = true ]; then echo 0; else echo 1; fi
+}
+vcd_last_level() { # vcd_last_level VCD: the last level of the (single) signal
+        grep -E '^[01]!' "$1" | tail -n 1 | cut -c1
+}
+sim_value() { cat "$(sim_attr "$1" value)"; }
+
+button_click() { press; sleep 0.3; release; }
+
+st_button_attempt() {
+        # The button on the simulated chip starts an attempt like BlinkUp() does. Up to three
+        # presses for one bit-exact capture (TCG timing, see above); every press must count.
+        local try want="" before last n
+        release
+        for try in 1 2 3; do
+                before=$(prop_value Attempts)
+                last=$(prop_value LastAttemptId)
+                blink_capture "button-$try" button_click
+                n=$(prop_value Attempts)
+                [ "$n" -eq $((before + 1)) ] || fail "Attempts after a press: expected $((before + 1)), got $n"
+                [ -n "$BLINK_FINISHED_ID" ] || fail "no Finished signal after the press"
+                [ "$BLINK_FINISHED_ID" -gt "$last" ] ||
+                        fail "Finished for attempt $BLINK_FINISHED_ID, expected a new one (> $last)"
+                expect_eq "$(prop_value LastAttemptId)" "$BLINK_FINISHED_ID" "LastAttemptId"
+                if [ "$BLINK_FINISHED_OK" = true ] && [ -n "$BLINK_TOKEN" ]; then
+                        want=$(want_frame "$BLINK_TOKEN")
+                        if grep -qx "$want" <<<"$BLINK_GOT"; then
+                                echo "press $try: attempt $BLINK_FINISHED_ID succeeded, the frame of token $BLINK_TOKEN, bit-exact"
+                                state BUTTON_ID "$BLINK_FINISHED_ID"
+                                return 0
+                        fi
+                fi
+                echo "press $try: attempt $BLINK_FINISHED_ID success=$BLINK_FINISHED_OK, decoded '${BLINK_GOT:-nothing}'${want:+, want '$want'}"
+        done
+        fail "no press gave a successful attempt with the token's frame bit-exact"
+}
+
+st_indicators() {
+        # [Indicators] in write_config: after a successful attempt and back to idle
+        [ -n "${BUTTON_ID:-}" ] || skip "no successful button attempt"
+        local l want
+        for l in ready:1 busy:0 pass:1 fail:0; do
+                want=${l#*:}
+                l=${l%:*}
+                echo "$l: $(sim_value "$l")"
+                expect_eq "$(sim_value "$l")" "$want" "indicator line $l when idle after a successful attempt"
+        done
+}
+
+st_access_denied() {
+        local out
+        out=$(dbus_call_as vmuser BlinkUp)
+        echo "vmuser BlinkUp: $out"
+        case $out in
+        *"Error org.freedesktop.DBus.Error.AccessDenied"*) ;;
+        *) fail "vmuser BlinkUp: expected org.freedesktop.DBus.Error.AccessDenied, got: $out" ;;
+        esac
+        out=$(dbus_call_as vmuser Clear)
+        case $out in
+        *"Error org.freedesktop.DBus.Error.AccessDenied"*) ;;
+        *) fail "vmuser Clear: expected org.freedesktop.DBus.Error.AccessDenied, got: $out" ;;
+        esac
+        # reading is for everyone
+        out=$(runuser -u vmuser -- busctl --system get-property "${BUS_DEST[@]}" State 2>&1) ||
+                fail "vmuser could not read State: $out"
+        echo "vmuser State: $out"
+        expect_eq "$out" 's "idle"' "State read by vmuser"
+        run runuser -u vmuser -- busctl --system get-property "${BUS_DEST[@]}" Attempts SSID ||
+                fail "vmuser could not read Attempts and SSID"
+        expect_eq "$(prop_value State)" idle "State after the denied calls"
+}
+
+st_access_group() {
+        # vmoperator is in group blinkup: Clear() is allowed (no server involved)
+        local out id last
+        id -nG vmoperator | grep -qw blinkup || fail "vmoperator is not in group blinkup"
+        last=$(prop_value LastAttemptId)
+        out=$(dbus_call_as vmoperator Clear)
+        echo "vmoperator Clear: $out"
+        case $out in *Error*) fail "vmoperator Clear: expected success, got: $out" ;; esac
+        id=$(sed -n 's/^ *uint64 \([0-9]*\).*/\1/p' <<<"$out")
+        [ -n "$id" ] && [ "$id" -gt "$last" ] || fail "vmoperator Clear: expected a new attempt id (> $last), got: $out"
+        wait_state idle 120
+        expect_eq "$(prop_value LastAttemptId)" "$id" "LastAttemptId after Clear"
+        state CLEAR_ID "$id"
+}
+
+st_reload_broken() {
+        local d=$SYSCONFDIR/blinkupd/blinkupd.conf.d f out since where
+        f=$d/90-broken.conf
+        where=90-broken.conf:4
+        expect_eq "$(prop_value SSID)" FactoryNet "SSID before the reload"
+        # line 4 is out of range (0..99); SSID=BrokenNet shows if the file were applied anyway
+        install -m 0640 -g blinkupd /dev/null "$f"
+        printf '[WiFi]\nSSID=BrokenNet\n[RealTime]\nPriority=120\n' >"$f"
+        since=$(date '+%Y-%m-%d %H:%M:%S')
+        sleep 1
+        run systemctl reload blinkupd || fail "systemctl reload blinkupd failed"
+        wait_for 30 sh -c "journalctl -u blinkupd --since '$since' -o cat | grep -q 'Reload failed'" ||
+                fail "no 'Reload failed' in the journal after systemctl reload"
+        journalctl -u blinkupd --since "$since" -o cat | sed 's/^/journal: /'
+        journalctl -u blinkupd --since "$since" -o cat | grep -q "$where" ||
+                fail "the journal does not name $where"
+        expect_eq "$(systemctl is-active blinkupd)" active "systemctl is-active blinkupd after the reload"
+        expect_eq "$(prop_value SSID)" FactoryNet "SSID after the failed reload (the old configuration)"
+        expect_eq "$(prop_value State)" idle "State after the failed reload"
+        # the same through the bus
+        out=$(dbus_call_as root Reload)
+        echo "Reload(): $out"
+        case $out in
+        *"Error org.blinkupd.Fixture1.Error.InvalidConfig"*"$where"*) ;;
+        *) fail "Reload(): expected org.blinkupd.Fixture1.Error.InvalidConfig naming $where, got: $out" ;;
+        esac
+        expect_eq "$(prop_value SSID)" FactoryNet "SSID after the failed Reload()"
+        rm -f "$f"
+        out=$(dbus_call_as root Reload)
+        echo "Reload() without the broken file: $out"
+        case $out in *Error*) fail "Reload() of the good configuration failed: $out" ;; esac
+        expect_eq "$(systemctl is-active blinkupd)" active "systemctl is-active blinkupd"
+        expect_eq "$(prop_value SSID)" FactoryNet "SSID after the good Reload()"
+        wait_for 30 sh -c "busctl --system get-property ${BUS_DEST[*]} FactoryStatus | grep -qx 's \"verified\"'" ||
+                fail "FactoryStatus after the reload is $(bus_prop FactoryStatus)"
+}
+
+st_stop_mid_blink() {
+        local id dark got pid
+        dark=$(led_dark_level)
+        pid=$(systemctl show -p MainPID --value blinkupd)
+        trace_start
+        id=$(bus_call BlinkUp | sed -n 's/^t \([0-9]*\)$/\1/p')
+        [ -n "$id" ] || fail "BlinkUp returned no attempt id"
+        echo "attempt $id"
+        # polled faster than wait_state: the frame lasts a few seconds
+        WAIT_INTERVAL=0.3 wait_for 60 sh -c "busctl --system get-property ${BUS_DEST[*]} State | grep -qx 's \"blinking\"'" ||
+                fail "State did not become blinking (it is $(bus_prop State 2>&1))"
+        # a moment into the frame, so the LED has been lit
+        sleep 0.5
+        run systemctl stop blinkupd || fail "systemctl stop blinkupd failed"
+        trace_stop "$WORK/stop.trace"
+        expect_eq "$(systemctl is-active blinkupd || true)" inactive "systemctl is-active after stop"
+        # the service was stopped, not killed: SIGTERM, exit status 0
+        expect_eq "$(systemctl show -p Result --value blinkupd)" success "Result of the stop"
+        kill -0 "$pid" 2>/dev/null && fail "main PID $pid still alive"
+        led_vcd "$WORK/stop.trace" "$WORK/stop.vcd"
+        [ "$(grep -c '^[01]!' "$WORK/stop.vcd")" -ge 4 ] || fail "the LED did not blink before the stop"
+        got=$(vcd_last_level "$WORK/stop.vcd")
+        echo "last LED level in the trace: $got (dark: $dark)"
+        expect_eq "$got" "$dark" "last LED level written before the daemon exited"
+        # released now: the board's pull-up keeps it dark
+        led_is_output && fail "the LED line is still held after the stop"
+        expect_eq "$(sim_value led)" "$dark" "LED line after the stop"
+        grep -E "[[:space:]]attempt=${id}[[:space:]]" "$(record_file)" | sed 's/^/record: /'
+        expect_eq "$(record_last_event "$id")" cancelled "the record's last event of attempt $id"
+        state CANCEL_ID "$id"
+}
+
+st_watchdog() {
+        local d=/run/systemd/system/blinkupd.service.d pid pid2 n n2 since
+        # a shorter watchdog for the test (the unit has 10 s)
+        mkdir -p "$d"
+        printf '[Service]\nWatchdogSec=3s\nTimeoutStopSec=20s\n' >"$d/50-vmtest-watchdog.conf"
+        run systemctl daemon-reload
+        run timeout 60 systemctl start blinkupd || fail "systemctl start blinkupd failed"
+        expect_eq "$(systemctl is-active blinkupd)" active "systemctl is-active blinkupd"
+        expect_eq "$(systemctl show -p WatchdogUSec --value blinkupd)" 3s "WatchdogUSec"
+        wait_state idle 30
+        pid=$(systemctl show -p MainPID --value blinkupd)
+        n=$(systemctl show -p NRestarts --value blinkupd)
+        # healthy: fed for more than twice the watchdog period
+        sleep 7
+        expect_eq "$(systemctl is-active blinkupd)" active "systemctl is-active blinkupd (fed for 7 s)"
+        expect_eq "$(systemctl show -p NRestarts --value blinkupd)" "$n" "NRestarts while healthy"
+        expect_eq "$(systemctl show -p MainPID --value blinkupd)" "$pid" "MainPID while healthy"
+        since=$(date '+%Y-%m-%d %H:%M:%S')
+        echo "MainPID $pid, NRestarts $n"
+        run kill -STOP "$pid"
+        WAIT_INTERVAL=1 wait_for 90 sh -c "[ \$(systemctl show -p NRestarts --value blinkupd) -gt $n ]" ||
+                fail "NRestarts stayed $n after kill -STOP (state $(systemctl is-active blinkupd || true))"
+        WAIT_INTERVAL=1 wait_for 60 sh -c "systemctl is-active blinkupd | grep -qx active" ||
+                fail "blinkupd is $(systemctl is-active blinkupd || true) after the watchdog restart"
+        n2=$(systemctl show -p NRestarts --value blinkupd)
+        pid2=$(systemctl show -p MainPID --value blinkupd)
+        echo "MainPID $pid2, NRestarts $n2"
+        [ "$n2" -gt "$n" ] || fail "NRestarts: expected more than $n, got $n2"
+        [ "$pid2" != "$pid" ] && [ "$pid2" != 0 ] || fail "MainPID: expected a new one (old $pid), got $pid2"
+        kill -0 "$pid" 2>/dev/null && fail "the stopped process $pid is still there"
+        journalctl -u blinkupd --since "$since" -o cat | grep -iE 'watchdog|SIGABRT|restart' | sed 's/^/journal: /'
+        journalctl -u blinkupd --since "$since" -o cat | grep -q 'Watchdog timeout' ||
+                fail "no 'Watchdog timeout' from systemd in the journal"
+        wait_state idle 60
+        run bus_prop State
+        expect_eq "$(busctl --system status org.blinkupd.Fixture1 2>/dev/null | sed -n 's/^PID=//p')" "$pid2" \
+                "PID of the bus name's owner"
+}
+
+# MESSAGE_IDs of the attempt events (src/manager.c)
+MID_STARTED=5e1b0b7a3c5f4d7e9a4f1e2d3c4b5a69
+MID_BLINKED=0c7d6e5f4a3b4c2d8e1f0a9b8c7d6e5f
+MID_CONFIRMED=a1b2c3d4e5f6478899aabbccddeeff01
+MID_FAILED=f0e1d2c3b4a5469788796a5b4c3d2e1f
+
+st_record_journal() {
+        local hist f spec id want got mid
+        f=$(record_file)
+        [ -s "$f" ] || fail "no attempt record $f"
+        run ls -l "$f"
+        sed 's/^/attempts.log: /' "$f"
+        hist=$(blinkupctl history -n 50 --state-dir="$STATEDIR") || fail "blinkupctl history failed: $hist"
+        echo "$hist"
+        # the attempts of the steps above and their outcomes (a factory attempt is confirmed by
+        # the test server within seconds, well before this step)
+        for spec in "${ROOT_ID:-}:confirmed" "${BUTTON_ID:-}:confirmed" "${CLEAR_ID:-}:cleared" \
+                "${CANCEL_ID:-}:cancelled"; do
+                id=${spec%%:*}
+                want=${spec#*:}
+                [ -n "$id" ] || fail "an earlier step did not record its attempt id (want $want)"
+                got=$(awk -v id="$id" '$1 == id { print $4 }' <<<"$hist")
+                expect_eq "$got" "$want" "blinkupctl history: outcome of attempt $id"
+                grep -qE "[[:space:]]attempt=${id}[[:space:]].*event=started" "$f" ||
+                        fail "attempts.log has no started event of attempt $id"
+                # the journal: the attempt's started event with its fields
+                journalctl -u blinkupd MESSAGE_ID="$MID_STARTED" BLINKUP_ATTEMPT_ID="$id" -o json |
+                        grep -q . || fail "journal: no MESSAGE_ID=$MID_STARTED entry with BLINKUP_ATTEMPT_ID=$id"
+                case $want in
+                confirmed) mid=$MID_CONFIRMED ;;
+                cleared) mid=$MID_BLINKED ;;
+                cancelled) mid=$MID_FAILED ;;
+                esac
+                journalctl -u blinkupd MESSAGE_ID="$mid" BLINKUP_ATTEMPT_ID="$id" -o json | grep -q . ||
+                        fail "journal: no MESSAGE_ID=$mid ($want) entry with BLINKUP_ATTEMPT_ID=$id"
+                echo "attempt $id: $want in the record, the history and the journal"
+        done
+        # one entry in full: the fields the daemon sends
+        journalctl -u blinkupd MESSAGE_ID="$MID_CONFIRMED" BLINKUP_ATTEMPT_ID="$BUTTON_ID" -o json -n 1 |
+                python3 -c '
+import json, sys
+e = json.loads(sys.stdin.readline())
+for k in ("MESSAGE", "MESSAGE_ID", "PRIORITY", "BLINKUP_ATTEMPT_ID", "BLINKUP_FIXTURE_ID", "BLINKUP_DEVICE_ID", "_SYSTEMD_UNIT"):
+    print("journal: %s=%s" % (k, e.get(k)))
+assert e.get("_SYSTEMD_UNIT") == "blinkupd.service", "not from blinkupd.service"
+assert e.get("BLINKUP_DEVICE_ID"), "no BLINKUP_DEVICE_ID"
+' || fail "the journal entry of the confirmed attempt $BUTTON_ID lacks its fields"
+}
 
 # ---- main ----
 
@@ -541,7 +817,14 @@ step daemon-install st_daemon_install
 if [ -n "${CHIP:-}" ] && [ -x "$SBINDIR/blinkupd" ]; then
         step daemon-start st_daemon_start
         step blinkup-root st_blinkup_root
-        # DAEMON-STEP: register the other daemon steps here, in order.
+        step button-attempt st_button_attempt
+        step indicators st_indicators
+        step access-denied st_access_denied
+        step access-group st_access_group
+        step reload-broken st_reload_broken
+        step stop-mid-blink st_stop_mid_blink
+        step watchdog st_watchdog
+        step record-journal st_record_journal
 fi
 # Ad-hoc steps: BLINKUPD_VM_EXTRA=FILE on the host (tests/vm/run) puts FILE here as extra.sh;
 # it can define st_* functions and call step, like this file.
