@@ -1231,7 +1231,8 @@ int ctl_history(int argc, char *argv[]) {
                 return CTL_EXIT_FAILURE;
         }
 
-        qsort(h.attempts, h.n_attempts, sizeof(Attempt), attempt_compare);
+        if (h.n_attempts > 0) /* an empty record: attempts is NULL, which qsort() must not get */
+                qsort(h.attempts, h.n_attempts, sizeof(Attempt), attempt_compare);
         for (size_t i = 0; i < h.n_attempts; i++)
                 if (h.attempts[i].have_started && h.attempts[i].device_id)
                         device_width = MAX(device_width, MIN(strlen(h.attempts[i].device_id), (size_t) 32));
