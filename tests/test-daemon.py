@@ -22,7 +22,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BLINKUPCTL, BLINKUPD, ERR, LOGIN_KEY, NAME, PASSWORD, PATH, SRC, Daemon, Failure,  # noqa: E402
+from harness import (WRAPPER, BLINKUPCTL, BLINKUPD, ERR, LOGIN_KEY, NAME, PASSWORD, PATH, SRC, Daemon, Failure,  # noqa: E402
                      FactoryServer, attempt_id, busctl, check, decode, vcd_last_level, wait_for)
 
 # ---- the cases ----
@@ -263,7 +263,7 @@ def case_attempt_ids_continue(w, srv):
     d.wait_signal("Finished", lambda a: a[0] == first)
     d.stop()
     # the same state directory, a new process
-    p = subprocess.Popen([BLINKUPD, "--user-bus", "--config=" + d.conf], stdout=subprocess.DEVNULL,
+    p = subprocess.Popen(WRAPPER + [BLINKUPD, "--user-bus", "--config=" + d.conf], stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
     try:
         wait_for(lambda: busctl("status", NAME)[0] == 0, 10, "the bus name")
