@@ -202,21 +202,16 @@ static void line_abandon(GpiodLine *g) {
         free(d);
 }
 
-int gpio_gpiod_output_open(const char *chip, const char *line, bool active_high, GpioLine **ret,
-                           char **ret_error) {
-        struct gpiod_line_request_config config = {
-                .consumer = GPIO_CONSUMER,
-                .request_type = GPIOD_LINE_REQUEST_DIRECTION_OUTPUT,
-        };
-        struct gpiod_line *l;
-        GpiodLine *g;
-        int r, dark = active_high ? 0 : 1;
+/* Opens the chip, finds the line and requests it as config says (value: an output's level). */
+static int line_open(const char *chip, const char *line, bool output, const struct gpiod_line_request_config *config,
+                     int value, GpiodLine **ret, char **ret_error) {
+        struct gpiod_line *l = NULL;
+        GpiodLine *g = NULL;
+        int r;
 
-        r = line_new(chip, line, true, &g, ret_error);
+        r = line_new(chip, line, output, &g, ret_error);
         if (r < 0)
                 return r;
-        g->line.active_high = active_high;
-
         r = chip_open(chip, &g->chip, ret_error, line);
         if (r >= 0)
                 r = line_find(g->chip, chip, line, &l, ret_error);
@@ -224,12 +219,29 @@ int gpio_gpiod_output_open(const char *chip, const char *line, bool active_high,
                 line_abandon(g);
                 return r;
         }
-        if (gpiod_line_request(l, &config, dark) < 0) {
+        if (gpiod_line_request(l, config, value) < 0) {
                 r = request_error(l, errno, chip, line, ret_error);
                 line_abandon(g);
                 return r;
         }
         g->gline = l;
+        *ret = g;
+        return 0;
+}
+
+int gpio_gpiod_output_open(const char *chip, const char *line, bool active_high, GpioLine **ret,
+                           char **ret_error) {
+        struct gpiod_line_request_config config = {
+                .consumer = GPIO_CONSUMER,
+                .request_type = GPIOD_LINE_REQUEST_DIRECTION_OUTPUT,
+        };
+        GpiodLine *g = NULL;
+        int r, dark = active_high ? 0 : 1;
+
+        r = line_open(chip, line, true, &config, dark, &g, ret_error);
+        if (r < 0)
+                return r;
+        g->line.active_high = active_high;
         g->level = dark;
 
         *ret = &g->line;
@@ -249,30 +261,15 @@ int gpio_gpiod_input_open(const char *chip, const char *line, bool active_low, G
                 .request_type = GPIOD_LINE_REQUEST_EVENT_BOTH_EDGES,
                 .flags = bias_flags[bias],
         };
-        struct gpiod_line *l;
-        GpiodLine *g;
+        GpiodLine *g = NULL;
         int r, fd, flags;
 
-        r = line_new(chip, line, false, &g, ret_error);
+        r = line_open(chip, line, false, &config, 0, &g, ret_error);
         if (r < 0)
                 return r;
         g->line.active_low = active_low;
 
-        r = chip_open(chip, &g->chip, ret_error, line);
-        if (r >= 0)
-                r = line_find(g->chip, chip, line, &l, ret_error);
-        if (r < 0) {
-                line_abandon(g);
-                return r;
-        }
-        if (gpiod_line_request(l, &config, 0) < 0) {
-                r = request_error(l, errno, chip, line, ret_error);
-                line_abandon(g);
-                return r;
-        }
-        g->gline = l;
-
-        fd = gpiod_line_event_get_fd(l);
+        fd = gpiod_line_event_get_fd(g->gline);
         if (fd < 0 || (flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
                 r = -(errno ?: EIO);
                 line_abandon(g);

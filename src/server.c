@@ -909,7 +909,7 @@ int server_verify(Server *s, server_callback_t cb, void *userdata, ServerOp **re
         return op_begin(op, STEP_DEVICE, ret_op);
 }
 
-int server_request_token(Server *s, server_callback_t cb, void *userdata, ServerOp **ret_op) {
+static int token_op_start(Server *s, Step first, server_callback_t cb, void *userdata, ServerOp **ret_op) {
         ServerOp *op;
         int r;
 
@@ -918,19 +918,15 @@ int server_request_token(Server *s, server_callback_t cb, void *userdata, Server
         r = op_new(s, OP_TOKEN, cb, userdata, s->attempt_timeout_usec, &op);
         if (r < 0)
                 return r;
-        return op_begin(op, s->production ? STEP_ENROLL : STEP_DEVICE, ret_op);
+        return op_begin(op, first, ret_op);
+}
+
+int server_request_token(Server *s, server_callback_t cb, void *userdata, ServerOp **ret_op) {
+        return token_op_start(s, s && s->production ? STEP_ENROLL : STEP_DEVICE, cb, userdata, ret_op);
 }
 
 int server_enroll(Server *s, server_callback_t cb, void *userdata, ServerOp **ret_op) {
-        ServerOp *op;
-        int r;
-
-        if (!s)
-                return -EINVAL;
-        r = op_new(s, OP_TOKEN, cb, userdata, s->attempt_timeout_usec, &op);
-        if (r < 0)
-                return r;
-        return op_begin(op, STEP_ENROLL, ret_op);
+        return token_op_start(s, STEP_ENROLL, cb, userdata, ret_op);
 }
 
 int server_confirm(Server *s, const char *token_id, server_callback_t cb, void *userdata,
