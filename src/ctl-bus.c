@@ -159,6 +159,31 @@ static int no_arguments(const char *verb, int argc, char *argv[]) {
         return -1;
 }
 
+/* A verb whose only options are --help (printing help) and --user-bus: -1 to go on, else the
+ * exit status. */
+static int parse_plain_verb(const char *verb, const char *help, int argc, char *argv[]) {
+        static const struct option options[] = {
+                { "help", no_argument, NULL, 'h' },
+                { "user-bus", no_argument, NULL, ARG_USER_BUS },
+                {},
+        };
+        int c;
+
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        fputs(help, stdout);
+                        return CTL_EXIT_OK;
+                case ARG_USER_BUS:
+                        arg_user_bus = true;
+                        break;
+                default:
+                        return CTL_EXIT_USAGE;
+                }
+        return no_arguments(verb, argc, argv);
+}
+
 /* ---- status ---- */
 
 typedef struct Status {
@@ -370,31 +395,16 @@ static void status_print(const Status *s) {
 }
 
 int ctl_status(int argc, char *argv[]) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "user-bus", no_argument, NULL, ARG_USER_BUS },
-                {},
-        };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         Status s = { .fast = -1, .active_high = -1 };
-        int c, r;
+        int r;
 
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        printf("Usage: blinkupctl status\n\n"
-                               "Show the fixture's state, configuration, counters and last result.\n");
-                        return CTL_EXIT_OK;
-                case ARG_USER_BUS:
-                        arg_user_bus = true;
-                        break;
-                default:
-                        return CTL_EXIT_USAGE;
-                }
-        r = no_arguments("status", argc, argv);
+        r = parse_plain_verb("status",
+                             "Usage: blinkupctl status\n\n"
+                             "Show the fixture's state, configuration, counters and last result.\n",
+                             argc, argv);
         if (r >= 0)
                 return r;
 
@@ -710,30 +720,15 @@ int ctl_clear(int argc, char *argv[]) {
 }
 
 int ctl_cancel(int argc, char *argv[]) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "user-bus", no_argument, NULL, ARG_USER_BUS },
-                {},
-        };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
-        int c, r;
+        int r;
 
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        printf("Usage: blinkupctl cancel\n\n"
-                               "Stop the attempt in progress; the LED goes dark at once. Succeeds when "
-                               "idle.\n");
-                        return CTL_EXIT_OK;
-                case ARG_USER_BUS:
-                        arg_user_bus = true;
-                        break;
-                default:
-                        return CTL_EXIT_USAGE;
-                }
-        r = no_arguments("cancel", argc, argv);
+        r = parse_plain_verb("cancel",
+                             "Usage: blinkupctl cancel\n\n"
+                             "Stop the attempt in progress; the LED goes dark at once. Succeeds when "
+                             "idle.\n",
+                             argc, argv);
         if (r >= 0)
                 return r;
 
@@ -941,33 +936,18 @@ static int on_monitor_signal(sd_bus_message *m, void *userdata, sd_bus_error *re
 }
 
 int ctl_monitor(int argc, char *argv[]) {
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "user-bus", no_argument, NULL, ARG_USER_BUS },
-                {},
-        };
         static const char *const members[] = { "StateChanged", "Finished", "Confirmed" };
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         sigset_t mask;
-        int c, r;
+        int r;
 
-        optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
-                switch (c) {
-                case 'h':
-                        printf("Usage: blinkupctl monitor\n\n"
-                               "Print blinkupd's signals as they arrive, one line each, until interrupted:\n"
-                               "StateChanged, Finished, Confirmed, PropertiesChanged and NameOwnerChanged\n"
-                               "(blinkupd starting or stopping).\n");
-                        return CTL_EXIT_OK;
-                case ARG_USER_BUS:
-                        arg_user_bus = true;
-                        break;
-                default:
-                        return CTL_EXIT_USAGE;
-                }
-        r = no_arguments("monitor", argc, argv);
+        r = parse_plain_verb("monitor",
+                             "Usage: blinkupctl monitor\n\n"
+                             "Print blinkupd's signals as they arrive, one line each, until interrupted:\n"
+                             "StateChanged, Finished, Confirmed, PropertiesChanged and NameOwnerChanged\n"
+                             "(blinkupd starting or stopping).\n",
+                             argc, argv);
         if (r >= 0)
                 return r;
 
