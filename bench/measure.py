@@ -178,7 +178,8 @@ StateDirectory={state}
             f.write(text)
         self.notify = Notify(os.path.join(self.dir, "notify"))
         self.log = open(os.path.join(self.dir, "stderr.log"), "w+")
-        env = dict(os.environ, NOTIFY_SOCKET=self.notify.path, BLINKUPD_LOG_LEVEL=log_level)
+        env = dict(os.environ, NOTIFY_SOCKET=self.notify.path, BLINKUPD_LOG_LEVEL=log_level,
+                   BLINKUPD_HTTPS_PATH=os.path.join(build, "src", "blinkupd-https"))
         env.pop("WATCHDOG_USEC", None)
         env.pop("WATCHDOG_PID", None)
         if watchdog_usec:

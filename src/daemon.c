@@ -2,7 +2,6 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1 /* pthread_setattr_default_np() */
 #endif
-#include <curl/curl.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <errno.h>
@@ -96,16 +95,15 @@ static int run(int argc, char *argv[]) {
                 return 0;
         }
 
-        /* Start-up order: global library state, memory locked, signals blocked: all before the
-         * transmitter thread exists. */
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                return log_error_errno(-EIO, "libcurl could not be initialised.");
+        /* Start-up order: memory locked, signals blocked: both before the transmitter thread
+         * exists. The factory server client runs in blinkupd-https, a process of its own that
+         * is not locked (server-remote.c), so none of libcurl or a TLS library is mapped here. */
         r = rt_prepare();
         if (r < 0)
                 log_warning_errno(r, "Could not lock memory (mlockall): %m; page faults may delay edges.");
         else {
                 /* With every page locked, each thread's stack and malloc arena counts against
-                 * LimitMEMLOCK=: keep helper threads (libcurl's resolver) small, one arena. */
+                 * LimitMEMLOCK= and the resident size: small stacks, one arena. */
                 pthread_attr_t attr;
 
                 (void) mallopt(M_ARENA_MAX, 1);
@@ -121,6 +119,7 @@ static int run(int argc, char *argv[]) {
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGHUP);
         sigaddset(&mask, SIGPIPE);
+        sigaddset(&mask, SIGCHLD); /* blinkupd-https's exit, through sd-event */
         pthread_sigmask(SIG_BLOCK, &mask, NULL);
 
         r = sd_event_default(&e);
@@ -142,7 +141,6 @@ static int run(int argc, char *argv[]) {
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping.");
         m = manager_free(m); /* LED dark, thread joined */
         sd_event_unref(e);
-        curl_global_cleanup();
         return r;
 }
 

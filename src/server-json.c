@@ -26,20 +26,6 @@ _printf_(2, 3) static int fail(ServerJsonError *err, const char *format, ...) {
         return -EBADMSG;
 }
 
-bool server_id_valid(const char *s, size_t max) {
-        size_t n;
-
-        if (!s)
-                return false;
-        n = strlen(s);
-        if (n < 1 || n > max)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!isxdigit((unsigned char) s[i]))
-                        return false;
-        return true;
-}
-
 static void copy_lower(char *dst, size_t size, const char *src) {
         size_t i;
 

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <systemd/sd-id128.h>
 #include <time.h>
 
 #include "curl-glue.h"
@@ -20,10 +19,6 @@
 #include "secret.h"
 #include "server-json.h"
 #include "server.h"
-
-/* The application ID the default fixture ID is derived with (sd_id128_get_machine_app_specific);
- * the same as the configuration's FIXTURE_ID_APP_ID, so both give the same fixture ID. */
-#define FIXTURE_APP_ID SD_ID128_MAKE(6b, 1e, 3c, 9a, 52, d4, 4f, 0e, 8c, 27, 91, a3, 5f, 60, bd, 14)
 
 #define BACKOFF_FIRST_USEC (250 * USEC_PER_MSEC)
 #define BACKOFF_MAX_USEC (4 * USEC_PER_SEC)
@@ -110,20 +105,6 @@ struct Server {
 
         ServerOp *ops;
 };
-
-static const char *const kind_names[_SERVER_ERROR_KIND_MAX] = {
-        [SERVER_OK] = "ok",
-        [SERVER_ERROR_NOT_FACTORY_FIXTURE] = "not-factory-fixture",
-        [SERVER_ERROR_AUTH] = "auth",
-        [SERVER_ERROR_TIMEOUT] = "timeout",
-        [SERVER_ERROR_SERVER] = "server",
-        [SERVER_ERROR_TRANSPORT] = "transport",
-        [SERVER_ERROR_CANCELLED] = "cancelled",
-};
-
-const char *server_error_kind_to_string(ServerErrorKind k) {
-        return k >= 0 && k < _SERVER_ERROR_KIND_MAX ? kind_names[k] : NULL;
-}
 
 static uint64_t now_usec(Server *s) {
         struct timespec ts;
@@ -971,64 +952,23 @@ static char *base64_encode(const char *s) {
         return out;
 }
 
-static bool has_prefix_ci(const char *s, const char *prefix) {
-        return strncasecmp(s, prefix, strlen(prefix)) == 0;
-}
-
-static bool secret_is_sane(const char *s) {
-        if (!s || !*s)
-                return false;
-        for (; *s; s++)
-                if ((unsigned char) *s < 0x20 || *s == 0x7f)
-                        return false;
-        return true;
-}
-
 int server_new(sd_event *e, const ServerConfig *c, Server **ret) {
+        bool plain_http;
         Server *s;
         size_t n;
         int r;
 
         if (!e || !c || !ret)
                 return -EINVAL;
-        if (!c->url || !(has_prefix_ci(c->url, "https://") || has_prefix_ci(c->url, "http://")) ||
-            strlen(c->url) < strlen("https://x")) {
-                log_error("Server URL=%s: not an https:// URL.", c->url ? c->url : "");
-                return -EINVAL;
-        }
-        if (has_prefix_ci(c->url, "http://")) {
-                if (!c->allow_insecure_http) {
-                        log_error("Server URL=%s: plain HTTP is refused; use https:// "
-                                  "(AllowInsecureHttp=yes is "
-                                  "for local testing only).",
-                                  c->url);
-                        return -EINVAL;
-                }
+        r = server_config_check(c, &plain_http);
+        if (r < 0)
+                return r;
+        if (plain_http)
                 log_warning(
                         "WARNING: AllowInsecureHttp=yes: talking plain, unencrypted HTTP to %s. The %s and "
                         "the enrollment tokens can be read and changed by anyone on the network. Use this "
                         "for local testing only, never in a factory.",
                         c->url, c->production ? "API key" : "login key, the access tokens");
-        }
-        if (c->production) {
-                if (!secret_is_sane(c->api_key)) {
-                        log_error("Server: production mode needs an API key (ApiKeyFile= or the credential "
-                                  "api-key).");
-                        return -EINVAL;
-                }
-                if (c->plan_id && *c->plan_id && !server_id_valid(c->plan_id, SERVER_ID_MAX)) {
-                        log_error("Server PlanId=%s: not 1..16 hex digits.", c->plan_id);
-                        return -EINVAL;
-                }
-        } else if (!secret_is_sane(c->login_key)) {
-                log_error("Server: factory mode needs a login key (LoginKeyFile= or the credential "
-                          "login-key).");
-                return -EINVAL;
-        }
-        if (!c->production && !server_id_valid(c->fixture_id, SERVER_ID_MAX)) {
-                log_error("Server FixtureId=%s: not 1..16 hex digits.", c->fixture_id ? c->fixture_id : "");
-                return -EINVAL;
-        }
 
         s = calloc(1, sizeof(*s));
         if (!s)
@@ -1050,15 +990,9 @@ int server_new(sd_event *e, const ServerConfig *c, Server **ret) {
         while (n > strlen("https://") && s->url[n - 1] == '/')
                 s->url[--n] = 0;
 
-        if (c->fixture_id && *c->fixture_id) {
-                if (!server_id_valid(c->fixture_id, SERVER_ID_MAX)) {
-                        log_error("Server FixtureId=%s: not 1..16 hex digits.", c->fixture_id);
-                        r = -EINVAL;
-                        goto fail;
-                }
+        if (c->fixture_id && *c->fixture_id)
                 for (size_t i = 0; i <= strlen(c->fixture_id); i++)
                         s->fixture_id[i] = (char) tolower((unsigned char) c->fixture_id[i]);
-        }
         if (c->ca_file && *c->ca_file) {
                 s->ca_file = strdup(c->ca_file);
                 if (!s->ca_file)
@@ -1119,22 +1053,4 @@ Server *server_free(Server *s) {
         sd_event_unref(s->event);
         free(s);
         return NULL;
-}
-
-int server_fixture_id_default(char ret[17]) {
-        sd_id128_t id;
-        char s[SD_ID128_STRING_MAX];
-        int r;
-
-        r = sd_id128_get_machine_app_specific(FIXTURE_APP_ID, &id);
-        if (r < 0)
-                return r;
-        sd_id128_to_string(id, s);
-        memcpy(ret, s, 16);
-        ret[16] = 0;
-        return 0;
-}
-
-int server_load_secret(const char *path_or_null, const char *credential_name, char **ret, char **ret_error) {
-        return secret_load(path_or_null, credential_name, ret, ret_error);
 }

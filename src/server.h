@@ -64,6 +64,10 @@ typedef struct ServerResult {
 
 typedef void (*server_callback_t)(Server *s, const ServerResult *r, void *userdata);
 
+/* Checks c as server_new() does, without creating anything: -EINVAL (logged) for what
+ * server_new() refuses; *ret_plain_http (may be NULL) tells whether the URL is http://. */
+int server_config_check(const ServerConfig *c, bool *ret_plain_http);
+
 /* Copies what it needs from c. -EINVAL (logged) for a URL that is not https:// (or http://
  * when allowed), a missing key or a malformed fixture or plan ID. */
 int server_new(sd_event *e, const ServerConfig *c, Server **ret);

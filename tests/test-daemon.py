@@ -362,6 +362,110 @@ def case_button_short_press(w, srv):
         d.stop()
 
 
+def https_pid(d):
+    """blinkupd-https, the daemon's factory server client: its child of that name."""
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % p) as f:
+                st = f.read()
+        except OSError:
+            continue
+        comm, rest = st[st.index("(") + 1:st.rindex(")")], st[st.rindex(")") + 2:].split()
+        if int(rest[1]) == d.proc.pid and comm == "blinkupd-https":
+            return int(p)
+    return None
+
+
+def mapped(pid):
+    with open("/proc/%d/maps" % pid) as f:
+        return {os.path.basename(line.split()[5]) for line in f if len(line.split()) > 5}
+
+
+def fd_targets(pid):
+    """{fd: what it refers to}: files, sockets, pipes (their inode numbers tell them apart; the
+    anonymous inodes of epoll, signalfd, timerfd and eventfd do not, and are left out), standard
+    input and output left out."""
+    out = {}
+    for fd in os.listdir("/proc/%d/fd" % pid):
+        if int(fd) > 2:
+            try:
+                target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            except OSError:
+                continue
+            if not target.startswith("anon_inode:"):
+                out[int(fd)] = target
+    return out
+
+
+def status_kib(pid, key):
+    with open("/proc/%d/status" % pid) as f:
+        return int(re.search(r"^%s:\s+(\d+) kB" % key, f.read(), re.M).group(1))
+
+
+def case_https_process(w, srv):
+    """The factory server client runs in blinkupd-https: the daemon maps no HTTP, TLS or JSON
+    library; the child is not locked, holds no descriptor but its connection, and is started
+    again after it dies, whether idle or in the middle of a request."""
+    srv.reset()
+    d = Daemon(w, srv)
+    try:
+        wait_for(lambda: d.prop("FactoryStatus") == "verified", 10, "FactoryStatus verified at start")
+        pid = wait_for(lambda: https_pid(d), 5, "blinkupd-https")
+        libs = mapped(d.proc.pid)
+        for lib in ("libcurl", "libssl", "libcrypto", "libgnutls", "libjson-c"):
+            check(not any(m.startswith(lib) for m in libs), "blinkupd maps %s: %r" % (lib, sorted(libs)))
+        check(any(m.startswith("libcurl") for m in mapped(pid)), "blinkupd-https does not map libcurl")
+        check(status_kib(pid, "VmLck") == 0, "blinkupd-https has locked memory")
+        shared = set(fd_targets(pid).values()) & set(fd_targets(d.proc.pid).values())
+        check(not shared, "blinkupd-https holds the daemon's descriptors: %r" % sorted(shared))
+        check(fd_targets(pid)[3].startswith("socket:"), "no connection on descriptor 3")
+
+        # killed while idle: the next attempt starts it again and succeeds
+        os.kill(pid, signal.SIGKILL)
+        wait_for(lambda: "was ended by signal SIGKILL" in d.stderr(), 5, "the log of blinkupd-https's end")
+        rc, out, err = d.call("BlinkUp")
+        check(rc == 0, "BlinkUp failed: " + err)
+        aid = attempt_id(out)
+        fin = d.wait_signal("Finished", lambda a: a[0] == aid, 30)
+        check(fin[1] is True, "the attempt after blinkupd-https was killed failed: %r" % (fin,))
+        pid2 = https_pid(d)
+        check(pid2 and pid2 != pid, "blinkupd-https was not started again")
+
+        # killed while it waits for the server's token: the attempt fails clearly, LED dark,
+        # the record has it, the daemon carries on
+        d.wait_signal("Confirmed", lambda a: a[0] == aid, 30)
+        srv.reset(faults=[{"method": "POST", "path": "/enroll", "action": "delay", "seconds": 3, "count": 1}])
+        rc, out, err = d.call("BlinkUp")
+        aid = attempt_id(out)
+        wait_for(lambda: any(r["method"] == "POST" and r["api_path"] == "/enroll" for r in srv.requests()), 10,
+                 "the enroll request")
+        os.kill(pid2, signal.SIGKILL)
+        fin = d.wait_signal("Finished", lambda a: a[0] == aid, 30)
+        check(fin[1] is False and fin[2] == ERR + "Server", "Finished: %r" % (fin,))
+        check("blinkupd-https" in fin[3], "the failure does not name blinkupd-https: %r" % (fin[3],))
+        check(d.events(aid) == ["started", "failed"], "record: %r" % d.events(aid))
+        check(vcd_last_level(d.trace) == "1", "the LED is not dark")
+        check(d.prop("State") == "idle", "not idle")
+        srv.reset()
+        rc, out, err = d.call("Clear")
+        aid = attempt_id(out)
+        fin = d.wait_signal("Finished", lambda a: a[0] == aid, 30)
+        check(fin[1] is True, "no success after blinkupd-https died mid-request: %r" % (fin,))
+    finally:
+        check(d.stop() == 0, "blinkupd did not exit cleanly")
+    check(not os.path.exists("/proc/%d" % pid2) or https_pid(d) is None, "blinkupd-https outlived blinkupd")
+
+    # without blinkupd-https the daemon does not start, and says why
+    env = dict(os.environ, BLINKUPD_HTTPS_PATH=os.path.join(w, "no-such-blinkupd-https"))
+    p = subprocess.run(WRAPPER + [BLINKUPD, "--user-bus", "--config=" + d.conf], env=env,
+                       capture_output=True, text=True, timeout=60)
+    check(p.returncode == 1, "exit status %d without blinkupd-https" % p.returncode)
+    check(re.search(r"Cannot run .*no-such-blinkupd-https, the factory server client: No such file", p.stderr),
+          "no clear message: " + p.stderr[-600:])
+
+
 CASES = [v for k, v in sorted(globals().items()) if k.startswith("case_")]
 
 

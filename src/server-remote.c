@@ -1,0 +1,460 @@
+/* SPDX-License-Identifier: MIT */
+/* The factory server client as blinkupd uses it: server.h's interface, carried out by
+ * blinkupd-https in a process of its own (https-proto.h says why and how). This file is linked
+ * into blinkupd instead of server.c, so the daemon maps neither libcurl nor a TLS library:
+ * what it locks in memory for the transmitter is its own code and libsystemd's.
+ *
+ * blinkupd-https is started by server_new() and again by the first request after it stopped;
+ * a request it cannot answer because it stopped ends as SERVER_ERROR_TRANSPORT, with the
+ * reason, like any other transport failure. The daemon trusts nothing it answers beyond its
+ * form: the identifiers are checked again here. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* close_range() */
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/pidfd.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <systemd/sd-bus.h>
+#include <unistd.h>
+
+#include "https-proto.h"
+#include "log.h"
+#include "macro.h"
+#include "server-json.h"
+#include "server.h"
+
+/* how long blinkupd-https may take to exit once its connection is closed */
+#define HELPER_EXIT_TIMEOUT_MSEC 5000
+/* beyond the operation's own deadline, which blinkupd-https keeps */
+#define CALL_MARGIN_USEC (30 * USEC_PER_SEC)
+
+struct ServerOp {
+        Server *server;
+        uint64_t id;
+        sd_bus *bus; /* the connection the call went out on (it may be an old one, closing) */
+        sd_bus_slot *slot;
+        server_callback_t callback;
+        void *userdata;
+        ServerOp *prev, *next;
+};
+
+struct Server {
+        sd_event *event;
+        char *path; /* of blinkupd-https */
+        ServerConfig config; /* the strings owned; the keys erased when freed */
+
+        sd_bus *bus;
+        pid_t pid;
+        sd_event_source *child;
+        unsigned starts;
+
+        uint64_t next_id;
+        ServerOp *ops;
+};
+
+static const char *str_or_empty(const char *s) {
+        return s ? s : "";
+}
+
+/* ---- blinkupd-https, the process ---- */
+
+/* After fork(), in the child: async-signal-safe calls only (the transmitter thread exists). */
+_noreturn_ static void helper_exec(int fd, pid_t parent, int max_fd, char *const argv[]) {
+        static const char msg[] = "blinkupd: cannot execute the factory server client\n";
+        sigset_t none;
+
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+        (void) signal(SIGPIPE, SIG_DFL);
+        /* it ends with the daemon, and runs without the daemon's capabilities (CAP_SYS_NICE,
+         * CAP_IPC_LOCK: ambient ones are not passed on across execve() once cleared) */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+                _exit(EXIT_FAILURE);
+        (void) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+        if (fd == HTTPS_PROTO_FD) {
+                if (fcntl(fd, F_SETFD, 0) < 0)
+                        _exit(EXIT_FAILURE);
+        } else if (dup2(fd, HTTPS_PROTO_FD) < 0)
+                _exit(EXIT_FAILURE);
+        /* nothing else of the daemon's: not the GPIO lines, not the system bus */
+        if (close_range(HTTPS_PROTO_FD + 1, ~0U, 0) < 0) /* a seccomp filter without it */
+                for (int i = HTTPS_PROTO_FD + 1; i < max_fd; i++)
+                        (void) close(i);
+        execv(argv[0], argv);
+        (void) !write(STDERR_FILENO, msg, sizeof(msg) - 1);
+        _exit(127);
+}
+
+/* Waits for a blinkupd-https whose connection is closed to exit; kills it when it does not. */
+static void helper_reap(pid_t pid) {
+        int fd = pidfd_open(pid, 0);
+
+        if (fd >= 0) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                int r;
+
+                do
+                        r = poll(&p, 1, HELPER_EXIT_TIMEOUT_MSEC);
+                while (r < 0 && errno == EINTR);
+                if (r == 0) {
+                        log_warning("blinkupd-https (PID %d) did not exit within %d ms of its connection "
+                                    "closing; killing it.",
+                                    (int) pid, HELPER_EXIT_TIMEOUT_MSEC);
+                        (void) kill(pid, SIGKILL);
+                }
+                safe_close(fd);
+        } else /* no pidfd: it is asked to go, and waited for */
+                (void) kill(pid, SIGTERM);
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+}
+
+/* close_bus: when the daemon is done with it. Otherwise blinkupd-https stopped: requests still
+ * waiting on the connection keep a reference to it, and end as sd-bus finishes closing it. */
+static void helper_forget(Server *s, bool close_bus) {
+        s->bus = close_bus ? sd_bus_flush_close_unref(s->bus) : sd_bus_unref(s->bus);
+        s->child = sd_event_source_disable_unref(s->child);
+        if (s->pid > 0)
+                helper_reap(s->pid);
+        s->pid = 0;
+}
+
+static int on_helper_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
+        Server *s = userdata;
+
+        if (si->si_code == CLD_EXITED)
+                log_warning("blinkupd-https (PID %d), the factory server client, exited with status %d; "
+                            "the next request starts it again.",
+                            (int) si->si_pid, si->si_status);
+        else
+                log_warning("blinkupd-https (PID %d), the factory server client, was ended by signal "
+                            "SIG%s; the next request starts it again.",
+                            (int) si->si_pid, sigabbrev_np(si->si_status) ?: "?");
+        s->pid = 0; /* reaped by sd-event */
+        s->child = sd_event_source_disable_unref(s->child);
+        /* its requests end when the bus notices the connection closed */
+        return 0;
+}
+
+static int on_open_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        if (e)
+                log_error("blinkupd-https did not take the server configuration: %s", e->message);
+        return 0;
+}
+
+static int helper_open(Server *s) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        const ServerConfig *c = &s->config;
+        int r;
+
+        r = sd_bus_message_new_method_call(s->bus, &m, NULL, HTTPS_PROTO_PATH, HTTPS_PROTO_INTERFACE, "Open");
+        if (r < 0)
+                return r;
+        (void) sd_bus_message_sensitive(m); /* the keys: erased when the message is freed */
+        r = sd_bus_message_append(m, HTTPS_PROTO_OPEN_SIGNATURE, c->url, c->production,
+                                  str_or_empty(c->login_key), str_or_empty(c->api_key), str_or_empty(c->plan_id),
+                                  str_or_empty(c->fixture_id), str_or_empty(c->ca_file), c->timeout_usec,
+                                  c->connect_timeout_usec, c->attempt_timeout_usec, c->confirm_timeout_usec,
+                                  c->confirm_interval_usec, c->allow_insecure_http);
+        if (r < 0)
+                return r;
+        return sd_bus_call_async(s->bus, NULL, m, on_open_reply, s, 0);
+}
+
+static int helper_start(Server *s) {
+        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
+        _cleanup_(closep) int child_fd = -1;
+        char level[32];
+        char *argv[] = { s->path, level, NULL };
+        struct rlimit rl;
+        int pair[2], max_fd, r;
+        pid_t parent = getpid(), pid;
+
+        helper_forget(s, false);
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+                return log_error_errno(-errno, "Cannot create the connection to blinkupd-https: %m");
+        child_fd = pair[1];
+        (void) snprintf(level, sizeof(level), "--log-level=%d", log_get_max_level());
+        max_fd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int) rl.rlim_cur : 65536;
+
+        r = sd_bus_new(&bus);
+        if (r < 0) {
+                safe_close(pair[0]);
+                return log_error_errno(r, "Cannot create the connection to blinkupd-https: %m");
+        }
+        r = sd_bus_set_fd(bus, pair[0], pair[0]); /* the bus owns it from here */
+        if (r < 0) {
+                safe_close(pair[0]);
+                return log_error_errno(r, "Cannot create the connection to blinkupd-https: %m");
+        }
+        (void) sd_bus_set_description(bus, "blinkupd-https");
+
+        pid = fork();
+        if (pid < 0)
+                return log_error_errno(-errno, "Cannot start blinkupd-https: %m");
+        if (pid == 0)
+                helper_exec(child_fd, parent, max_fd, argv);
+        s->pid = pid;
+        s->starts++;
+        child_fd = safe_close(child_fd);
+
+        r = sd_event_add_child(s->event, &s->child, pid, WEXITED, on_helper_exit, s);
+        if (r < 0)
+                log_warning_errno(r, "Cannot watch blinkupd-https (PID %d): %m", (int) pid);
+        r = sd_bus_start(bus);
+        if (r >= 0)
+                r = sd_bus_attach_event(bus, s->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Cannot connect to blinkupd-https: %m");
+        s->bus = TAKE_PTR(bus);
+        r = helper_open(s);
+        if (r < 0)
+                return log_error_errno(r, "Cannot send the configuration to blinkupd-https: %m");
+        log_debug("Started blinkupd-https (PID %d), the factory server client.", (int) pid);
+        return 0;
+}
+
+static int helper_ensure(Server *s) {
+        if (s->bus && sd_bus_is_open(s->bus) > 0)
+                return 0;
+        if (s->starts > 0)
+                log_notice("Starting blinkupd-https, the factory server client, again.");
+        return helper_start(s);
+}
+
+/* ---- operations ---- */
+
+static void op_unlink(ServerOp *op) {
+        Server *s = op->server;
+
+        if (op->prev)
+                op->prev->next = op->next;
+        else if (s->ops == op)
+                s->ops = op->next;
+        if (op->next)
+                op->next->prev = op->prev;
+        op->prev = op->next = NULL;
+}
+
+static void op_free(ServerOp *op) {
+        op_unlink(op);
+        op->slot = sd_bus_slot_unref(op->slot);
+        op->bus = sd_bus_unref(op->bus);
+        free(op);
+}
+
+unsigned server_pending(Server *s) {
+        unsigned n = 0;
+
+        for (ServerOp *op = s ? s->ops : NULL; op; op = op->next)
+                n++;
+        return n;
+}
+
+static bool id_ok(const char *id) {
+        return !*id || server_id_valid(id, SERVER_ID_MAX);
+}
+
+static void result_from_reply(sd_bus_message *m, ServerResult *res) {
+        const char *message, *plan_id, *token_id, *device_id;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        int64_t status;
+        uint32_t kind;
+        int r;
+
+        res->kind = SERVER_ERROR_TRANSPORT;
+        if (e) {
+                (void) snprintf(res->message, sizeof(res->message),
+                                "No answer from blinkupd-https, the factory server client: %s", e->message);
+                return;
+        }
+        r = sd_bus_message_read(m, HTTPS_PROTO_RESULT_SIGNATURE, &kind, &message, &plan_id, &token_id,
+                                &device_id, &status);
+        if (r < 0 || kind >= _SERVER_ERROR_KIND_MAX || strlen(message) >= sizeof(res->message) ||
+            !id_ok(plan_id) || !id_ok(token_id) || !id_ok(device_id)) {
+                (void) snprintf(res->message, sizeof(res->message),
+                                "blinkupd-https, the factory server client, answered something malformed.");
+                return;
+        }
+        res->kind = (ServerErrorKind) kind;
+        strcpy(res->message, message);
+        strcpy(res->plan_id, plan_id);
+        strcpy(res->token_id, token_id);
+        strcpy(res->device_id, device_id);
+        res->http_status = (long) status;
+}
+
+static int on_op_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        ServerOp *op = userdata;
+        ServerResult res = {};
+
+        result_from_reply(m, &res);
+        op_unlink(op);
+        op->callback(op->server, &res, op->userdata);
+        op_free(op);
+        return 0;
+}
+
+static int op_call(Server *s, const char *method, const char *token_id, uint64_t deadline_usec,
+                   server_callback_t cb, void *userdata, ServerOp **ret_op) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        ServerOp *op;
+        int r;
+
+        if (!s || !cb)
+                return -EINVAL;
+        r = helper_ensure(s);
+        if (r < 0)
+                return r;
+        op = calloc(1, sizeof(*op));
+        if (!op)
+                return -ENOMEM;
+        op->server = s;
+        op->id = ++s->next_id;
+        op->callback = cb;
+        op->userdata = userdata;
+        op->bus = sd_bus_ref(s->bus);
+
+        r = sd_bus_message_new_method_call(s->bus, &m, NULL, HTTPS_PROTO_PATH, HTTPS_PROTO_INTERFACE, method);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "t", op->id);
+        if (r >= 0 && token_id)
+                r = sd_bus_message_append(m, "s", token_id);
+        if (r >= 0)
+                r = sd_bus_call_async(s->bus, &op->slot, m, on_op_reply, op, deadline_usec + CALL_MARGIN_USEC);
+        if (r < 0) {
+                op_free(op);
+                return log_error_errno(r, "Cannot send the %s request to blinkupd-https: %m", method);
+        }
+        op->next = s->ops;
+        if (s->ops)
+                s->ops->prev = op;
+        s->ops = op;
+        if (ret_op)
+                *ret_op = op;
+        return 0;
+}
+
+int server_verify(Server *s, server_callback_t cb, void *userdata, ServerOp **ret_op) {
+        if (s && s->config.production)
+                return -EOPNOTSUPP;
+        return op_call(s, "Verify", NULL, s ? s->config.attempt_timeout_usec : 0, cb, userdata, ret_op);
+}
+
+int server_request_token(Server *s, server_callback_t cb, void *userdata, ServerOp **ret_op) {
+        return op_call(s, "RequestToken", NULL, s ? s->config.attempt_timeout_usec : 0, cb, userdata, ret_op);
+}
+
+int server_enroll(Server *s, server_callback_t cb, void *userdata, ServerOp **ret_op) {
+        return op_call(s, "Enroll", NULL, s ? s->config.attempt_timeout_usec : 0, cb, userdata, ret_op);
+}
+
+int server_confirm(Server *s, const char *token_id, server_callback_t cb, void *userdata, ServerOp **ret_op) {
+        if (!server_id_valid(token_id, SERVER_ID_MAX))
+                return -EINVAL;
+        return op_call(s, "Confirm", token_id, s ? s->config.confirm_timeout_usec : 0, cb, userdata, ret_op);
+}
+
+ServerOp *server_op_cancel(ServerOp *op) {
+        if (!op)
+                return NULL;
+        /* blinkupd-https is told, not asked: no answer comes, none is waited for */
+        if (op->bus && sd_bus_is_open(op->bus) > 0)
+                (void) sd_bus_call_method_async(op->bus, NULL, NULL, HTTPS_PROTO_PATH, HTTPS_PROTO_INTERFACE,
+                                                "Cancel", NULL, NULL, "t", op->id);
+        op_free(op);
+        return NULL;
+}
+
+/* ---- setup ---- */
+
+static void config_clear(ServerConfig *c) {
+        free(c->url);
+        erase_and_free(c->login_key);
+        erase_and_free(c->api_key);
+        free(c->plan_id);
+        free(c->fixture_id);
+        free(c->ca_file);
+        *c = (ServerConfig) {};
+}
+
+static int config_copy(ServerConfig *dst, const ServerConfig *src) {
+        *dst = *src;
+        dst->url = dst->login_key = dst->api_key = dst->plan_id = dst->fixture_id = dst->ca_file = NULL;
+        dst->timeout_usec = src->timeout_usec ?: 10 * USEC_PER_SEC;
+        dst->connect_timeout_usec = src->connect_timeout_usec ?: 5 * USEC_PER_SEC;
+        dst->attempt_timeout_usec = src->attempt_timeout_usec ?: 30 * USEC_PER_SEC;
+        dst->confirm_timeout_usec = src->confirm_timeout_usec ?: 120 * USEC_PER_SEC;
+        dst->confirm_interval_usec = src->confirm_interval_usec ?: USEC_PER_SEC;
+        if (!(dst->url = strdup(src->url)) ||
+            (src->login_key && !(dst->login_key = strdup(src->login_key))) ||
+            (src->api_key && !(dst->api_key = strdup(src->api_key))) ||
+            (src->plan_id && !(dst->plan_id = strdup(src->plan_id))) ||
+            (src->fixture_id && !(dst->fixture_id = strdup(src->fixture_id))) ||
+            (src->ca_file && !(dst->ca_file = strdup(src->ca_file))))
+                return -ENOMEM;
+        return 0;
+}
+
+int server_new(sd_event *e, const ServerConfig *c, Server **ret) {
+        const char *path;
+        Server *s;
+        int r;
+
+        if (!e || !c || !ret)
+                return -EINVAL;
+        r = server_config_check(c, NULL);
+        if (r < 0)
+                return r;
+        path = getenv(HTTPS_PROTO_PATH_ENV);
+        if (!path || !*path)
+                path = PKGLIBEXECDIR "/blinkupd-https";
+        if (access(path, X_OK) < 0)
+                return log_error_errno(-errno, "Cannot run %s, the factory server client: %m", path);
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->event = sd_event_ref(e);
+        r = -ENOMEM;
+        s->path = strdup(path);
+        if (!s->path)
+                goto fail;
+        r = config_copy(&s->config, c);
+        if (r < 0)
+                goto fail;
+        r = helper_start(s);
+        if (r < 0)
+                goto fail;
+        *ret = s;
+        return 0;
+
+fail:
+        server_free(s);
+        return r;
+}
+
+Server *server_free(Server *s) {
+        if (!s)
+                return NULL;
+        while (s->ops)
+                op_free(s->ops);
+        helper_forget(s, true);
+        config_clear(&s->config);
+        free(s->path);
+        sd_event_unref(s->event);
+        free(s);
+        return NULL;
+}
