@@ -282,6 +282,29 @@ def threads(pid):
     return out
 
 
+def smaps_rollup(pid):
+    out = {}
+    with open("/proc/%d/smaps_rollup" % pid) as f:
+        for line in f:
+            m = re.match(r"^(\w+):\s+(\d+) kB", line)
+            if m:
+                out[m.group(1)] = int(m.group(2))
+    return out
+
+
+def https_pid(daemon_pid):
+    """blinkupd-https, the daemon's child that speaks to the factory server."""
+    for p in os.listdir("/proc"):
+        if p.isdigit():
+            try:
+                st = proc_status(int(p))
+            except (FileNotFoundError, ProcessLookupError):
+                continue
+            if st.get("Name") == "blinkupd-https" and int(st.get("PPid", 0)) == daemon_pid:
+                return int(p)
+    return None
+
+
 def kib(s):
     return int(s.split()[0])
 
@@ -325,20 +348,20 @@ def measure_idle(build, work, server, seconds, watchdog_usec=None):
         d.wait_ready()
         d.wait_status("factory status verified", 0, 15)
         time.sleep(0.5)  # the answer of the start-up check handled, the connection idle
-        a = threads(d.pid)
+        hpid = https_pid(d.pid)
+        if hpid is None:
+            raise RuntimeError("blinkupd-https, the daemon's factory server client, is not running")
+        # the wake-ups of both processes: the fixture is the daemon and its server client
+        a = dict(threads(d.pid), **threads(hpid))
         n0 = d.notify.count()
         t0 = time.monotonic()
         time.sleep(seconds)
-        b = threads(d.pid)
+        b = dict(threads(d.pid), **threads(hpid))
         dt = time.monotonic() - t0
         pings = sum("WATCHDOG=1" in m for _, m in d.notify.msgs[n0:])
         st = proc_status(d.pid)
-        rollup = {}
-        with open("/proc/%d/smaps_rollup" % d.pid) as f:
-            for line in f:
-                m = re.match(r"^(\w+):\s+(\d+) kB", line)
-                if m:
-                    rollup[m.group(1)] = int(m.group(2))
+        rollup = smaps_rollup(d.pid)
+        hst, hrollup = proc_status(hpid), smaps_rollup(hpid)
         per_thread = []
         for tid, (name, sw, cpu) in sorted(b.items()):
             sw0, cpu0 = (a[tid][1], a[tid][2]) if tid in a else (0, 0)
@@ -351,7 +374,8 @@ def measure_idle(build, work, server, seconds, watchdog_usec=None):
     return dict(seconds=dt, wakeups_per_s=switches / dt, per_thread=per_thread, gone=gone,
                 cpu_ms_per_s=sum(p[3] for p in per_thread) / 1e6 / dt,
                 rss_kib=kib(st["VmRSS"]), lck_kib=kib(st["VmLck"]), hwm_kib=kib(st["VmHWM"]),
-                threads=int(st["Threads"]), rollup=rollup, top=top, watchdog_usec=watchdog_usec, pings=pings)
+                threads=int(st["Threads"]), rollup=rollup, top=top, watchdog_usec=watchdog_usec, pings=pings,
+                https_rss_kib=kib(hst["VmRSS"]), https_lck_kib=kib(hst["VmLck"]), https_rollup=hrollup)
 
 
 def measure_presses(build, work, server, wf, presses, prefetch, state_parent=None):
@@ -766,7 +790,7 @@ def main():
             continue
         expect = m["pings"] / m["seconds"]  # 0 without a watchdog: the target
         busy = ", ".join("%s %d" % (n, sw) for n, _, sw, _ in m["per_thread"] if sw)
-        say("  %-56s %-34s %s" % ("%s: wake-ups/s over %.1f s (all %d threads)" % (label, m["seconds"], len(m["per_thread"])),
+        say("  %-56s %-34s %s" % ("%s: wake-ups/s over %.1f s (all %d threads, 2 processes)" % (label, m["seconds"], len(m["per_thread"])),
                                   "%.2f  (%s)" % (m["wakeups_per_s"], busy or "no thread woke"),
                                   "%s (%s)" % ("0" if not m["watchdog_usec"] else
                                                "%.2f = its %d WATCHDOG=1 pings" % (expect, m["pings"]),
@@ -781,6 +805,13 @@ def main():
                               "mlockall: everything mapped is resident"))
     say("  %-56s %-34s %s" % ("  PSS (shared library pages divided among their users)", "%d KiB" % r.get("Pss", 0), ""))
     say("  %-56s %s" % ("  largest mappings (KiB resident)", ", ".join("%s %d" % kv for kv in idle["top"])))
+    hr = idle["https_rollup"]
+    say("  %-56s %-34s %s" % ("blinkupd-https (server client): RSS / locked / PSS",
+                              "%d / %d / %d KiB" % (idle["https_rss_kib"], idle["https_lck_kib"], hr.get("Pss", 0)),
+                              "not locked: the kernel may page it out"))
+    say("  %-56s %-34s %s" % ("both processes: RSS / PSS",
+                              "%d / %d KiB" % (idle["rss_kib"] + idle["https_rss_kib"], r.get("Pss", 0) + hr.get("Pss", 0)),
+                              "RSS counts shared library pages in each"))
     say("Start-up (fork/exec to READY=1 on our NOTIFY_SOCKET, %d runs; ms)" % su["runs"])
     say("  %-56s %-34s %s" % ("process start -> READY=1 p50/max", "%.1f / %.1f" % (su["ready_p50"], su["ready_max"]),
                               "p50 <= 200 (%s)" % ok(su["ready_p50"] <= 200)))

@@ -938,7 +938,7 @@ int manager_reload(Manager *m, char **ret_message) {
                 }
         }
 
-        /* swap in: confirmations keep running on the old client until they end */
+        /* swap in: what the old client is still doing (prefetch, confirmations) ends here */
         m->prefetch_op = server_op_cancel(m->prefetch_op);
         m->prefetched = false;
         if (m->confirmations)

@@ -208,7 +208,7 @@ static int helper_start(Server *s) {
                 helper_exec(child_fd, parent, max_fd, argv);
         s->pid = pid;
         s->starts++;
-        child_fd = safe_close(child_fd);
+        safe_close(TAKE_FD(child_fd));
 
         r = sd_event_add_child(s->event, &s->child, pid, WEXITED, on_helper_exit, s);
         if (r < 0)

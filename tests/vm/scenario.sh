@@ -450,6 +450,26 @@ st_daemon_start() {
                 fail "StatusText: expected 'Idle, factory status verified...', got '$(systemctl show -p StatusText --value blinkupd)'"
         run systemctl show -p StatusText -p NRestarts -p MainPID -p WatchdogUSec blinkupd
         expect_eq "$(systemctl show -p NRestarts --value blinkupd)" 0 "NRestarts"
+        # the factory server client, blinkupd-https: the daemon's child in the unit's cgroup,
+        # user blinkupd, no capabilities, nothing locked; the daemon maps no TLS library
+        local main https="" p
+        main=$(systemctl show -p MainPID --value blinkupd)
+        for p in /proc/[0-9]*; do
+                if [ "$(cat "$p/comm" 2>/dev/null)" = blinkupd-https ] &&
+                        grep -qx "PPid:[[:space:]]*$main" "$p/status" 2>/dev/null; then
+                        https=${p#/proc/}
+                fi
+        done
+        [ -n "$https" ] || fail "no blinkupd-https under blinkupd (PID $main)"
+        run grep -E '^(Name|Uid|CapPrm|CapEff|VmLck|VmRSS):' "/proc/$main/status" "/proc/$https/status"
+        grep -qx "$https" /sys/fs/cgroup/system.slice/blinkupd.service/cgroup.procs ||
+                fail "blinkupd-https (PID $https) is not in blinkupd.service's cgroup"
+        expect_eq "$(stat -c %U "/proc/$https")" blinkupd "the user of blinkupd-https"
+        grep -qE '^CapEff:[[:space:]]*0+$' "/proc/$https/status" || fail "blinkupd-https has capabilities"
+        grep -qE '^VmLck:[[:space:]]*0 kB$' "/proc/$https/status" || fail "blinkupd-https has locked memory"
+        if grep -qE 'libcurl|libssl|libcrypto|libgnutls|libjson-c' "/proc/$main/maps"; then
+                fail "blinkupd maps a TLS, HTTP or JSON library"
+        fi
 }
 
 # blink_capture NAME CMD...: runs CMD (which starts an attempt) with the LED traced, waits
