@@ -352,11 +352,11 @@ def measure_idle(build, work, server, seconds, watchdog_usec=None):
         if hpid is None:
             raise RuntimeError("blinkupd-https, the daemon's factory server client, is not running")
         # the wake-ups of both processes: the fixture is the daemon and its server client
-        a = dict(threads(d.pid), **threads(hpid))
+        a = {**threads(d.pid), **threads(hpid)}
         n0 = d.notify.count()
         t0 = time.monotonic()
         time.sleep(seconds)
-        b = dict(threads(d.pid), **threads(hpid))
+        b = {**threads(d.pid), **threads(hpid)}
         dt = time.monotonic() - t0
         pings = sum("WATCHDOG=1" in m for _, m in d.notify.msgs[n0:])
         st = proc_status(d.pid)
@@ -790,7 +790,7 @@ def main():
             continue
         expect = m["pings"] / m["seconds"]  # 0 without a watchdog: the target
         busy = ", ".join("%s %d" % (n, sw) for n, _, sw, _ in m["per_thread"] if sw)
-        say("  %-56s %-34s %s" % ("%s: wake-ups/s over %.1f s (all %d threads, 2 processes)" % (label, m["seconds"], len(m["per_thread"])),
+        say("  %-56s %-34s %s" % ("%s: wake-ups/s, %.1f s (%d threads, 2 processes)" % (label, m["seconds"], len(m["per_thread"])),
                                   "%.2f  (%s)" % (m["wakeups_per_s"], busy or "no thread woke"),
                                   "%s (%s)" % ("0" if not m["watchdog_usec"] else
                                                "%.2f = its %d WATCHDOG=1 pings" % (expect, m["pings"]),
