@@ -363,17 +363,20 @@ def case_button_short_press(w, srv):
 
 
 def https_pid(d):
-    """blinkupd-https, the daemon's factory server client: its child of that name."""
+    """blinkupd-https, the daemon's factory server client: its child running that program
+    (directly, or under valgrind: tools/ci/valgrind)."""
     for p in os.listdir("/proc"):
         if not p.isdigit():
             continue
         try:
             with open("/proc/%s/stat" % p) as f:
                 st = f.read()
+            with open("/proc/%s/cmdline" % p, "rb") as f:
+                argv = f.read().split(b"\0")
         except OSError:
             continue
-        comm, rest = st[st.index("(") + 1:st.rindex(")")], st[st.rindex(")") + 2:].split()
-        if int(rest[1]) == d.proc.pid and comm == "blinkupd-https":
+        ppid = int(st[st.rindex(")") + 2:].split()[1])
+        if ppid == d.proc.pid and any(os.path.basename(a) == b"blinkupd-https" for a in argv):
             return int(p)
     return None
 
