@@ -19,12 +19,9 @@ ci_sudo() {
         if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# ci_install PACKAGE... : installs what is missing from Debian's archive (PACKAGE may be
-# name:arch). Extra apt-get options (e.g. to restrict the architectures of the index update)
-# come from the array ci_apt_opts. A failed index update is only a warning: a mirror in the
-# middle of a sync breaks one index now and then; the install that follows says whether what
-# we need is there.
-ci_apt_opts=()
+# ci_install PACKAGE... : installs what is missing from Debian's archive. A failed index
+# update is only a warning: a mirror in the middle of a sync breaks one index now and then;
+# the install that follows says whether what we need is there.
 ci_install() {
         local missing=() p
         for p in "$@"; do
@@ -33,11 +30,11 @@ ci_install() {
         [ ${#missing[@]} -eq 0 ] && return 0
         ci_say "installing ${missing[*]}"
         export DEBIAN_FRONTEND=noninteractive
-        if ! ci_sudo apt-get update -qq -o DPkg::Lock::Timeout=600 "${ci_apt_opts[@]}" >"$ci_tmp/apt-update.log" 2>&1; then
+        if ! ci_sudo apt-get update -qq -o DPkg::Lock::Timeout=600 >"$ci_tmp/apt-update.log" 2>&1; then
                 ci_say "warning: apt-get update reported errors (the install below decides):"
                 grep -E '^(E|W):' "$ci_tmp/apt-update.log" | head -n 5 | sed 's/^/    /'
         fi
-        if ! ci_sudo apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 "${ci_apt_opts[@]}" \
+        if ! ci_sudo apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=600 \
                 "${missing[@]}" >"$ci_tmp/apt-install.log" 2>&1; then
                 tail -n 25 "$ci_tmp/apt-install.log" >&2
                 ci_die "apt-get install ${missing[*]} failed (see above)"
