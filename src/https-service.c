@@ -19,6 +19,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "https-proto.h"
+#include "list.h"
 #include "log.h"
 #include "macro.h"
 #include "server.h"
@@ -41,17 +42,9 @@ struct Service {
 };
 
 static Pending *pending_free(Pending *p) {
-        Service *svc;
-
         if (!p)
                 return NULL;
-        svc = p->service;
-        if (p->prev)
-                p->prev->next = p->next;
-        else if (svc->pending == p)
-                svc->pending = p->next;
-        if (p->next)
-                p->next->prev = p->prev;
+        LIST_REMOVE(p->service->pending, p);
         sd_bus_message_unref(p->call);
         free(p);
         return NULL;
@@ -81,9 +74,10 @@ static int method_open(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 
         (void) sd_bus_message_sensitive(m);
         if (svc->server)
-                return sd_bus_error_set(error, HTTPS_PROTO_ERROR_INVALID, "The configuration is already set.");
-        r = sd_bus_message_read(m, HTTPS_PROTO_OPEN_SIGNATURE, &url, &production, &login_key, &api_key, &plan_id,
-                                &fixture_id, &ca_file, &c.timeout_usec, &c.connect_timeout_usec,
+                return sd_bus_error_set(error, HTTPS_PROTO_ERROR_INVALID,
+                                        "The configuration is already set.");
+        r = sd_bus_message_read(m, HTTPS_PROTO_OPEN_SIGNATURE, &url, &production, &login_key, &api_key,
+                                &plan_id, &fixture_id, &ca_file, &c.timeout_usec, &c.connect_timeout_usec,
                                 &c.attempt_timeout_usec, &c.confirm_timeout_usec, &c.confirm_interval_usec,
                                 &allow_insecure_http);
         if (r < 0)
@@ -100,7 +94,8 @@ static int method_open(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         r = server_new(svc->event, &c, &svc->server);
         if (r < 0)
                 return sd_bus_error_setf(error, HTTPS_PROTO_ERROR_INVALID,
-                                         "The server configuration was refused (%s); see the log.", strerror(-r));
+                                         "The server configuration was refused (%s); see the log.",
+                                         strerror(-r));
         return sd_bus_reply_method_return(m, NULL);
 }
 
@@ -116,7 +111,8 @@ static int method_operation(sd_bus_message *m, Service *svc, const char *name, s
         if (r < 0)
                 return r;
         if (!svc->server)
-                return sd_bus_error_set(error, HTTPS_PROTO_ERROR_NOT_OPEN, "No server configuration was set.");
+                return sd_bus_error_set(error, HTTPS_PROTO_ERROR_NOT_OPEN,
+                                        "No server configuration was set.");
 
         p = calloc(1, sizeof(*p));
         if (!p)
@@ -124,10 +120,7 @@ static int method_operation(sd_bus_message *m, Service *svc, const char *name, s
         p->service = svc;
         p->id = id;
         p->call = sd_bus_message_ref(m);
-        p->next = svc->pending;
-        if (svc->pending)
-                svc->pending->prev = p;
-        svc->pending = p;
+        LIST_PREPEND(svc->pending, p);
 
         if (streq(name, "Verify"))
                 r = server_verify(svc->server, on_result, p, &p->op);
@@ -180,11 +173,14 @@ static int method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *error)
 static const sd_bus_vtable https_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD("Open", HTTPS_PROTO_OPEN_SIGNATURE, "", method_open, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Verify", "t", HTTPS_PROTO_RESULT_SIGNATURE, method_verify, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Verify", "t", HTTPS_PROTO_RESULT_SIGNATURE, method_verify,
+                      SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("RequestToken", "t", HTTPS_PROTO_RESULT_SIGNATURE, method_request_token,
                       SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Enroll", "t", HTTPS_PROTO_RESULT_SIGNATURE, method_enroll, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Confirm", "ts", HTTPS_PROTO_RESULT_SIGNATURE, method_confirm, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Enroll", "t", HTTPS_PROTO_RESULT_SIGNATURE, method_enroll,
+                      SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Confirm", "ts", HTTPS_PROTO_RESULT_SIGNATURE, method_confirm,
+                      SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Cancel", "t", "", method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_VTABLE_END
 };
@@ -202,12 +198,10 @@ static void help(void) {
 
 static int run(int argc, char *argv[]) {
         enum { ARG_VERSION = 0x100, ARG_LOG_LEVEL };
-        static const struct option options[] = {
-                { "help", no_argument, NULL, 'h' },
-                { "version", no_argument, NULL, ARG_VERSION },
-                { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
-                {}
-        };
+        static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+                                                 { "version", no_argument, NULL, ARG_VERSION },
+                                                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                                                 {} };
         Service svc = {};
         sd_id128_t id;
         struct stat st;
@@ -234,7 +228,8 @@ static int run(int argc, char *argv[]) {
                         return -EINVAL;
                 }
         if (fstat(HTTPS_PROTO_FD, &st) < 0 || !S_ISSOCK(st.st_mode))
-                return log_error_errno(-EBADF, "File descriptor %d is not a socket: blinkupd-https is started by "
+                return log_error_errno(-EBADF,
+                                       "File descriptor %d is not a socket: blinkupd-https is started by "
                                        "blinkupd, not by hand.",
                                        HTTPS_PROTO_FD);
 
@@ -264,8 +259,8 @@ static int run(int argc, char *argv[]) {
         if (r >= 0)
                 r = sd_bus_set_description(svc.bus, "blinkupd");
         if (r >= 0)
-                r = sd_bus_add_object_vtable(svc.bus, NULL, HTTPS_PROTO_PATH, HTTPS_PROTO_INTERFACE, https_vtable,
-                                             &svc);
+                r = sd_bus_add_object_vtable(svc.bus, NULL, HTTPS_PROTO_PATH, HTTPS_PROTO_INTERFACE,
+                                             https_vtable, &svc);
         if (r >= 0)
                 r = sd_bus_start(svc.bus);
         if (r >= 0)

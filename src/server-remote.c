@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "https-proto.h"
+#include "list.h"
 #include "log.h"
 #include "macro.h"
 #include "server-json.h"
@@ -159,15 +160,16 @@ static int helper_open(Server *s) {
         const ServerConfig *c = &s->config;
         int r;
 
-        r = sd_bus_message_new_method_call(s->bus, &m, NULL, HTTPS_PROTO_PATH, HTTPS_PROTO_INTERFACE, "Open");
+        r = sd_bus_message_new_method_call(s->bus, &m, NULL, HTTPS_PROTO_PATH, HTTPS_PROTO_INTERFACE,
+                                           "Open");
         if (r < 0)
                 return r;
         (void) sd_bus_message_sensitive(m); /* the keys: erased when the message is freed */
-        r = sd_bus_message_append(m, HTTPS_PROTO_OPEN_SIGNATURE, c->url, c->production,
-                                  str_or_empty(c->login_key), str_or_empty(c->api_key), str_or_empty(c->plan_id),
-                                  str_or_empty(c->fixture_id), str_or_empty(c->ca_file), c->timeout_usec,
-                                  c->connect_timeout_usec, c->attempt_timeout_usec, c->confirm_timeout_usec,
-                                  c->confirm_interval_usec, c->allow_insecure_http);
+        r = sd_bus_message_append(
+                m, HTTPS_PROTO_OPEN_SIGNATURE, c->url, c->production, str_or_empty(c->login_key),
+                str_or_empty(c->api_key), str_or_empty(c->plan_id), str_or_empty(c->fixture_id),
+                str_or_empty(c->ca_file), c->timeout_usec, c->connect_timeout_usec, c->attempt_timeout_usec,
+                c->confirm_timeout_usec, c->confirm_interval_usec, c->allow_insecure_http);
         if (r < 0)
                 return r;
         return sd_bus_call_async(s->bus, NULL, m, on_open_reply, s, 0);
@@ -237,15 +239,7 @@ static int helper_ensure(Server *s) {
 /* ---- operations ---- */
 
 static void op_unlink(ServerOp *op) {
-        Server *s = op->server;
-
-        if (op->prev)
-                op->prev->next = op->next;
-        else if (s->ops == op)
-                s->ops = op->next;
-        if (op->next)
-                op->next->prev = op->prev;
-        op->prev = op->next = NULL;
+        LIST_REMOVE(op->server->ops, op);
 }
 
 static void op_free(ServerOp *op) {
@@ -327,21 +321,20 @@ static int op_call(Server *s, const char *method, const char *token_id, uint64_t
         op->userdata = userdata;
         op->bus = sd_bus_ref(s->bus);
 
-        r = sd_bus_message_new_method_call(s->bus, &m, NULL, HTTPS_PROTO_PATH, HTTPS_PROTO_INTERFACE, method);
+        r = sd_bus_message_new_method_call(s->bus, &m, NULL, HTTPS_PROTO_PATH, HTTPS_PROTO_INTERFACE,
+                                           method);
         if (r >= 0)
                 r = sd_bus_message_append(m, "t", op->id);
         if (r >= 0 && token_id)
                 r = sd_bus_message_append(m, "s", token_id);
         if (r >= 0)
-                r = sd_bus_call_async(s->bus, &op->slot, m, on_op_reply, op, deadline_usec + CALL_MARGIN_USEC);
+                r = sd_bus_call_async(s->bus, &op->slot, m, on_op_reply, op,
+                                      deadline_usec + CALL_MARGIN_USEC);
         if (r < 0) {
                 op_free(op);
                 return log_error_errno(r, "Cannot send the %s request to blinkupd-https: %m", method);
         }
-        op->next = s->ops;
-        if (s->ops)
-                s->ops->prev = op;
-        s->ops = op;
+        LIST_PREPEND(s->ops, op);
         if (ret_op)
                 *ret_op = op;
         return 0;
@@ -354,14 +347,16 @@ int server_verify(Server *s, server_callback_t cb, void *userdata, ServerOp **re
 }
 
 int server_request_token(Server *s, server_callback_t cb, void *userdata, ServerOp **ret_op) {
-        return op_call(s, "RequestToken", NULL, s ? s->config.attempt_timeout_usec : 0, cb, userdata, ret_op);
+        return op_call(s, "RequestToken", NULL, s ? s->config.attempt_timeout_usec : 0, cb, userdata,
+                       ret_op);
 }
 
 int server_enroll(Server *s, server_callback_t cb, void *userdata, ServerOp **ret_op) {
         return op_call(s, "Enroll", NULL, s ? s->config.attempt_timeout_usec : 0, cb, userdata, ret_op);
 }
 
-int server_confirm(Server *s, const char *token_id, server_callback_t cb, void *userdata, ServerOp **ret_op) {
+int server_confirm(Server *s, const char *token_id, server_callback_t cb, void *userdata,
+                   ServerOp **ret_op) {
         if (!server_id_valid(token_id, SERVER_ID_MAX))
                 return -EINVAL;
         return op_call(s, "Confirm", token_id, s ? s->config.confirm_timeout_usec : 0, cb, userdata, ret_op);
@@ -387,7 +382,7 @@ static void config_clear(ServerConfig *c) {
         free(c->plan_id);
         free(c->fixture_id);
         free(c->ca_file);
-        *c = (ServerConfig) {};
+        *c = (ServerConfig){};
 }
 
 static int config_copy(ServerConfig *dst, const ServerConfig *src) {

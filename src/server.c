@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "curl-glue.h"
+#include "list.h"
 #include "log.h"
 #include "macro.h"
 #include "secret.h"
@@ -184,13 +185,7 @@ static void op_unlink(ServerOp *op) {
 
         if (!op->linked)
                 return;
-        if (op->prev)
-                op->prev->next = op->next;
-        else
-                s->ops = op->next;
-        if (op->next)
-                op->next->prev = op->prev;
-        op->prev = op->next = NULL;
+        LIST_REMOVE(s->ops, op);
         op->linked = false;
 }
 
@@ -853,10 +848,7 @@ static int op_new(Server *s, OpKind kind, server_callback_t cb, void *userdata, 
         op->deadline_usec = op->started_usec + timeout;
         op->result.kind = SERVER_ERROR_SERVER;
 
-        op->next = s->ops;
-        if (op->next)
-                op->next->prev = op;
-        s->ops = op;
+        LIST_PREPEND(s->ops, op);
         op->linked = true;
         *ret = op;
         return 0;
