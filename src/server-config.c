@@ -10,6 +10,7 @@
 #include <systemd/sd-id128.h>
 
 #include "log.h"
+#include "macro.h"
 #include "secret.h"
 #include "server-json.h"
 #include "server.h"
@@ -96,6 +97,19 @@ int server_config_check(const ServerConfig *c, bool *ret_plain_http) {
         if (ret_plain_http)
                 *ret_plain_http = has_prefix_ci(c->url, "http://");
         return 0;
+}
+
+void server_config_fill_timeouts(ServerConfig *c) {
+        if (!c->timeout_usec)
+                c->timeout_usec = 10 * USEC_PER_SEC;
+        if (!c->connect_timeout_usec)
+                c->connect_timeout_usec = 5 * USEC_PER_SEC;
+        if (!c->attempt_timeout_usec)
+                c->attempt_timeout_usec = 30 * USEC_PER_SEC;
+        if (!c->confirm_timeout_usec)
+                c->confirm_timeout_usec = 120 * USEC_PER_SEC;
+        if (!c->confirm_interval_usec)
+                c->confirm_interval_usec = USEC_PER_SEC;
 }
 
 int server_fixture_id_default(char ret[17]) {

@@ -388,11 +388,7 @@ static void config_clear(ServerConfig *c) {
 static int config_copy(ServerConfig *dst, const ServerConfig *src) {
         *dst = *src;
         dst->url = dst->login_key = dst->api_key = dst->plan_id = dst->fixture_id = dst->ca_file = NULL;
-        dst->timeout_usec = src->timeout_usec ?: 10 * USEC_PER_SEC;
-        dst->connect_timeout_usec = src->connect_timeout_usec ?: 5 * USEC_PER_SEC;
-        dst->attempt_timeout_usec = src->attempt_timeout_usec ?: 30 * USEC_PER_SEC;
-        dst->confirm_timeout_usec = src->confirm_timeout_usec ?: 120 * USEC_PER_SEC;
-        dst->confirm_interval_usec = src->confirm_interval_usec ?: USEC_PER_SEC;
+        server_config_fill_timeouts(dst);
         if (!(dst->url = strdup(src->url)) ||
             (src->login_key && !(dst->login_key = strdup(src->login_key))) ||
             (src->api_key && !(dst->api_key = strdup(src->api_key))) ||

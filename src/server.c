@@ -945,6 +945,7 @@ static char *base64_encode(const char *s) {
 }
 
 int server_new(sd_event *e, const ServerConfig *c, Server **ret) {
+        ServerConfig t;
         bool plain_http;
         Server *s;
         size_t n;
@@ -968,11 +969,13 @@ int server_new(sd_event *e, const ServerConfig *c, Server **ret) {
         s->event = sd_event_ref(e);
         s->production = c->production;
         s->allow_insecure_http = c->allow_insecure_http;
-        s->timeout_usec = c->timeout_usec ?: 10 * USEC_PER_SEC;
-        s->connect_timeout_usec = c->connect_timeout_usec ?: 5 * USEC_PER_SEC;
-        s->attempt_timeout_usec = c->attempt_timeout_usec ?: 30 * USEC_PER_SEC;
-        s->confirm_timeout_usec = c->confirm_timeout_usec ?: 120 * USEC_PER_SEC;
-        s->confirm_interval_usec = c->confirm_interval_usec ?: USEC_PER_SEC;
+        t = *c;
+        server_config_fill_timeouts(&t);
+        s->timeout_usec = t.timeout_usec;
+        s->connect_timeout_usec = t.connect_timeout_usec;
+        s->attempt_timeout_usec = t.attempt_timeout_usec;
+        s->confirm_timeout_usec = t.confirm_timeout_usec;
+        s->confirm_interval_usec = t.confirm_interval_usec;
 
         r = -ENOMEM;
         s->url = strdup(c->url);

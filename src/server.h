@@ -68,6 +68,9 @@ typedef void (*server_callback_t)(Server *s, const ServerResult *r, void *userda
  * server_new() refuses; *ret_plain_http (may be NULL) tells whether the URL is http://. */
 int server_config_check(const ServerConfig *c, bool *ret_plain_http);
 
+/* Replaces the timeouts of c that are 0 by their defaults (see ServerConfig). */
+void server_config_fill_timeouts(ServerConfig *c);
+
 /* Copies what it needs from c. -EINVAL (logged) for a URL that is not https:// (or http://
  * when allowed), a missing key or a malformed fixture or plan ID. */
 int server_new(sd_event *e, const ServerConfig *c, Server **ret);
