@@ -60,14 +60,23 @@ static bool empty(const char *s) {
         return !s || !*s;
 }
 
-int gpio_output_open(const char *chip, const char *line, bool active_high, const char *sim_trace_path,
-                     GpioLine **ret, char **ret_error) {
-        if (!ret)
-                return -EINVAL;
+static int check_names(const char *chip, const char *line, char **ret_error) {
         if (empty(chip))
                 return gpio_error(ret_error, -EINVAL, chip, line, "no chip given");
         if (empty(line))
                 return gpio_error(ret_error, -EINVAL, chip, line, "no line given");
+        return 0;
+}
+
+int gpio_output_open(const char *chip, const char *line, bool active_high, const char *sim_trace_path,
+                     GpioLine **ret, char **ret_error) {
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+        r = check_names(chip, line, ret_error);
+        if (r < 0)
+                return r;
 
         if (streq(chip, GPIO_CHIP_SIM))
                 return gpio_sim_output_open(line, active_high, sim_trace_path, ret, ret_error);
@@ -77,13 +86,13 @@ int gpio_output_open(const char *chip, const char *line, bool active_high, const
 int gpio_input_open(const char *chip, const char *line, bool active_low, const char *bias,
                     const char *sim_fifo_path, GpioLine **ret, char **ret_error) {
         GpioBias b;
+        int r;
 
         if (!ret)
                 return -EINVAL;
-        if (empty(chip))
-                return gpio_error(ret_error, -EINVAL, chip, line, "no chip given");
-        if (empty(line))
-                return gpio_error(ret_error, -EINVAL, chip, line, "no line given");
+        r = check_names(chip, line, ret_error);
+        if (r < 0)
+                return r;
         if (gpio_bias_from_string(bias, &b) < 0)
                 return gpio_error(ret_error, -EINVAL, chip, line,
                                   "invalid bias \"%s\" (as-is, disable, pull-up or pull-down)", bias);
