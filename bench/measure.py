@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(SRC, "tests"))
 sys.path.insert(0, os.path.join(SRC, "tools"))
-from harness import LOGIN_KEY, NAME, PASSWORD, PATH, FactoryServer  # noqa: E402
+from harness import LOGIN_KEY, NAME, PASSWORD, PATH, FactoryServer, https_pid  # noqa: E402
 
 FRAME = dict(ssid="Factory", password=PASSWORD, plan_id="0123456789abcdef", token="fedcba9876543210")
 FIXTURE_ID = "0123456789abcdef"
@@ -290,19 +290,6 @@ def smaps_rollup(pid):
             if m:
                 out[m.group(1)] = int(m.group(2))
     return out
-
-
-def https_pid(daemon_pid):
-    """blinkupd-https, the daemon's child that speaks to the factory server."""
-    for p in os.listdir("/proc"):
-        if p.isdigit():
-            try:
-                st = proc_status(int(p))
-            except (FileNotFoundError, ProcessLookupError):
-                continue
-            if st.get("Name") == "blinkupd-https" and int(st.get("PPid", 0)) == daemon_pid:
-                return int(p)
-    return None
 
 
 def kib(s):

@@ -225,6 +225,25 @@ StateDirectory={self.state}
         return self.proc.returncode
 
 
+def https_pid(daemon_pid):
+    """blinkupd-https, the factory server client of the daemon daemon_pid: its child running that
+    program (directly, or under valgrind: tools/ci/valgrind). None when there is none."""
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % p) as f:
+                st = f.read()
+            with open("/proc/%s/cmdline" % p, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(st[st.rindex(")") + 2:].split()[1])
+        if ppid == daemon_pid and any(os.path.basename(a) == b"blinkupd-https" for a in argv):
+            return int(p)
+    return None
+
+
 def busctl(*args):
     p = subprocess.run(["busctl", "--user"] + list(args), capture_output=True, text=True, timeout=30)
     return p.returncode, p.stdout.strip(), p.stderr.strip()

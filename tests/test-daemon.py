@@ -23,7 +23,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (WRAPPER, BLINKUPCTL, BLINKUPD, ERR, LOGIN_KEY, NAME, PASSWORD, PATH, SRC, Daemon, Failure,  # noqa: E402
-                     FactoryServer, attempt_id, busctl, check, decode, vcd_last_level, wait_for)
+                     FactoryServer, attempt_id, busctl, check, decode, https_pid, vcd_last_level, wait_for)
 
 # ---- the cases ----
 
@@ -362,25 +362,6 @@ def case_button_short_press(w, srv):
         d.stop()
 
 
-def https_pid(d):
-    """blinkupd-https, the daemon's factory server client: its child running that program
-    (directly, or under valgrind: tools/ci/valgrind)."""
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % p) as f:
-                st = f.read()
-            with open("/proc/%s/cmdline" % p, "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            continue
-        ppid = int(st[st.rindex(")") + 2:].split()[1])
-        if ppid == d.proc.pid and any(os.path.basename(a) == b"blinkupd-https" for a in argv):
-            return int(p)
-    return None
-
-
 def mapped(pid):
     with open("/proc/%d/maps" % pid) as f:
         return {os.path.basename(line.split()[5]) for line in f if len(line.split()) > 5}
@@ -415,7 +396,7 @@ def case_https_process(w, srv):
     d = Daemon(w, srv)
     try:
         wait_for(lambda: d.prop("FactoryStatus") == "verified", 10, "FactoryStatus verified at start")
-        pid = wait_for(lambda: https_pid(d), 5, "blinkupd-https")
+        pid = wait_for(lambda: https_pid(d.proc.pid), 5, "blinkupd-https")
         libs = mapped(d.proc.pid)
         for lib in ("libcurl", "libssl", "libcrypto", "libgnutls", "libjson-c"):
             check(not any(m.startswith(lib) for m in libs), "blinkupd maps %s: %r" % (lib, sorted(libs)))
@@ -433,7 +414,7 @@ def case_https_process(w, srv):
         aid = attempt_id(out)
         fin = d.wait_signal("Finished", lambda a: a[0] == aid, 30)
         check(fin[1] is True, "the attempt after blinkupd-https was killed failed: %r" % (fin,))
-        pid2 = https_pid(d)
+        pid2 = https_pid(d.proc.pid)
         check(pid2 and pid2 != pid, "blinkupd-https was not started again")
 
         # killed while it waits for the server's token: the attempt fails clearly, LED dark,
@@ -458,7 +439,7 @@ def case_https_process(w, srv):
         check(fin[1] is True, "no success after blinkupd-https died mid-request: %r" % (fin,))
     finally:
         check(d.stop() == 0, "blinkupd did not exit cleanly")
-    check(not os.path.exists("/proc/%d" % pid2) or https_pid(d) is None, "blinkupd-https outlived blinkupd")
+    check(not os.path.exists("/proc/%d" % pid2) or https_pid(d.proc.pid) is None, "blinkupd-https outlived blinkupd")
 
     # without blinkupd-https the daemon does not start, and says why
     env = dict(os.environ, BLINKUPD_HTTPS_PATH=os.path.join(w, "no-such-blinkupd-https"))
