@@ -474,8 +474,9 @@ st_daemon_start() {
 
 # blink_capture NAME CMD...: runs CMD (which starts an attempt) with the LED traced, waits
 # until the daemon is idle again and decodes the capture; sets BLINK_GOT (the hex of every
-# frame that decoded, one per line: after a timing fault the daemon sends the frame again)
-# and BLINK_TOKEN (the token in the first of them)
+# frame that decoded, one per line: after a timing fault the daemon sends the frame again),
+# BLINK_TOKEN (the token in the first of them), BLINK_WANT (the frame that token requires) and
+# BLINK_EXACT (yes when one of the frames is that one, bit-exact)
 blink_capture() {
         local name=$1
         shift
@@ -524,6 +525,13 @@ blink_capture() {
         echo "Finished: attempt ${BLINK_FINISHED_ID:-?}, success ${BLINK_FINISHED_OK:-?}"
         BLINK_GOT=$(sed -n 's/^frame [0-9]*: \([0-9a-f]*\)$/\1/p' "$WORK/$name.decoded")
         BLINK_TOKEN=$(sed -n 's/.* token=\([0-9a-f]*\).*/\1/p' "$WORK/$name.decoded" | head -n 1)
+        BLINK_WANT="" BLINK_EXACT=""
+        if [ -n "$BLINK_TOKEN" ]; then
+                BLINK_WANT=$(want_frame "$BLINK_TOKEN")
+                if grep -qx "$BLINK_WANT" <<<"$BLINK_GOT"; then
+                        BLINK_EXACT=yes
+                fi
+        fi
 }
 
 st_blinkup_root() {
@@ -531,18 +539,15 @@ st_blinkup_root() {
         # TCG is not real time: a stall of the virtual CPU on a busy host makes an edge late,
         # which the daemon rightly reports as a timing fault. Up to three attempts; one must
         # come out bit-exact.
-        local try want=""
+        local try
         for try in 1 2 3; do
                 blink_capture "blinkup-root-$try" bus_call BlinkUp
-                if [ -n "$BLINK_TOKEN" ]; then
-                        want=$(want_frame "$BLINK_TOKEN")
-                        if grep -qx "$want" <<<"$BLINK_GOT"; then
-                                echo "attempt $try: the frame of token $BLINK_TOKEN, bit-exact"
-                                state ROOT_ID "$BLINK_FINISHED_ID"
-                                return 0
-                        fi
+                if [ -n "$BLINK_EXACT" ]; then
+                        echo "attempt $try: the frame of token $BLINK_TOKEN, bit-exact"
+                        state ROOT_ID "$BLINK_FINISHED_ID"
+                        return 0
                 fi
-                echo "attempt $try: decoded '${BLINK_GOT:-nothing}'${want:+, want '$want'}"
+                echo "attempt $try: decoded '${BLINK_GOT:-nothing}'${BLINK_WANT:+, want '$BLINK_WANT'}"
         done
         fail "no attempt sent the token's frame bit-exact"
 }
@@ -587,7 +592,7 @@ button_click() { press; sleep 0.3; release; }
 st_button_attempt() {
         # The button on the simulated chip starts an attempt like BlinkUp() does. Up to three
         # presses for one bit-exact capture (TCG timing, see above); every press must count.
-        local try want="" before last n
+        local try before last n
         release
         for try in 1 2 3; do
                 before=$(prop_value Attempts)
@@ -599,15 +604,12 @@ st_button_attempt() {
                 [ "$BLINK_FINISHED_ID" -gt "$last" ] ||
                         fail "Finished for attempt $BLINK_FINISHED_ID, expected a new one (> $last)"
                 expect_eq "$(prop_value LastAttemptId)" "$BLINK_FINISHED_ID" "LastAttemptId"
-                if [ "$BLINK_FINISHED_OK" = true ] && [ -n "$BLINK_TOKEN" ]; then
-                        want=$(want_frame "$BLINK_TOKEN")
-                        if grep -qx "$want" <<<"$BLINK_GOT"; then
-                                echo "press $try: attempt $BLINK_FINISHED_ID succeeded, the frame of token $BLINK_TOKEN, bit-exact"
-                                state BUTTON_ID "$BLINK_FINISHED_ID"
-                                return 0
-                        fi
+                if [ "$BLINK_FINISHED_OK" = true ] && [ -n "$BLINK_EXACT" ]; then
+                        echo "press $try: attempt $BLINK_FINISHED_ID succeeded, the frame of token $BLINK_TOKEN, bit-exact"
+                        state BUTTON_ID "$BLINK_FINISHED_ID"
+                        return 0
                 fi
-                echo "press $try: attempt $BLINK_FINISHED_ID success=$BLINK_FINISHED_OK, decoded '${BLINK_GOT:-nothing}'${want:+, want '$want'}"
+                echo "press $try: attempt $BLINK_FINISHED_ID success=$BLINK_FINISHED_OK, decoded '${BLINK_GOT:-nothing}'${BLINK_WANT:+, want '$BLINK_WANT'}"
         done
         fail "no press gave a successful attempt with the token's frame bit-exact"
 }
