@@ -192,11 +192,8 @@ static int helper_start(Server *s) {
         max_fd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int) rl.rlim_cur : 65536;
 
         r = sd_bus_new(&bus);
-        if (r < 0) {
-                safe_close(pair[0]);
-                return log_error_errno(r, "Cannot create the connection to blinkupd-https: %m");
-        }
-        r = sd_bus_set_fd(bus, pair[0], pair[0]); /* the bus owns it from here */
+        if (r >= 0)
+                r = sd_bus_set_fd(bus, pair[0], pair[0]); /* the bus owns it from here on */
         if (r < 0) {
                 safe_close(pair[0]);
                 return log_error_errno(r, "Cannot create the connection to blinkupd-https: %m");
@@ -301,14 +298,17 @@ static int on_op_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_erro
         return 0;
 }
 
-static int op_call(Server *s, const char *method, const char *token_id, uint64_t deadline_usec,
-                   server_callback_t cb, void *userdata, ServerOp **ret_op) {
+/* token_id: Confirm's argument; its deadline is the confirmation's, the others' one attempt's */
+static int op_call(Server *s, const char *method, const char *token_id, server_callback_t cb, void *userdata,
+                   ServerOp **ret_op) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        uint64_t deadline_usec;
         ServerOp *op;
         int r;
 
         if (!s || !cb)
                 return -EINVAL;
+        deadline_usec = token_id ? s->config.confirm_timeout_usec : s->config.attempt_timeout_usec;
         r = helper_ensure(s);
         if (r < 0)
                 return r;
@@ -343,23 +343,22 @@ static int op_call(Server *s, const char *method, const char *token_id, uint64_t
 int server_verify(Server *s, server_callback_t cb, void *userdata, ServerOp **ret_op) {
         if (s && s->config.production)
                 return -EOPNOTSUPP;
-        return op_call(s, "Verify", NULL, s ? s->config.attempt_timeout_usec : 0, cb, userdata, ret_op);
+        return op_call(s, "Verify", NULL, cb, userdata, ret_op);
 }
 
 int server_request_token(Server *s, server_callback_t cb, void *userdata, ServerOp **ret_op) {
-        return op_call(s, "RequestToken", NULL, s ? s->config.attempt_timeout_usec : 0, cb, userdata,
-                       ret_op);
+        return op_call(s, "RequestToken", NULL, cb, userdata, ret_op);
 }
 
 int server_enroll(Server *s, server_callback_t cb, void *userdata, ServerOp **ret_op) {
-        return op_call(s, "Enroll", NULL, s ? s->config.attempt_timeout_usec : 0, cb, userdata, ret_op);
+        return op_call(s, "Enroll", NULL, cb, userdata, ret_op);
 }
 
 int server_confirm(Server *s, const char *token_id, server_callback_t cb, void *userdata,
                    ServerOp **ret_op) {
         if (!server_id_valid(token_id, SERVER_ID_MAX))
                 return -EINVAL;
-        return op_call(s, "Confirm", token_id, s ? s->config.confirm_timeout_usec : 0, cb, userdata, ret_op);
+        return op_call(s, "Confirm", token_id, cb, userdata, ret_op);
 }
 
 ServerOp *server_op_cancel(ServerOp *op) {
