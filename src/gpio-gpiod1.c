@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* The kernel's GPIO character device through libgpiod v1 (1.6, as in Debian 12). Everything
- * that depends on the libgpiod API version is in this file; a v2 backend can sit beside it. */
+/* The kernel's GPIO character device through libgpiod's v1 API (1.6, as in Debian 12). What
+ * depends on the API version is in this file (and gpio-gpiod2.c for v2); finding the chip and
+ * the line is gpio-chips.c's. */
 #include <errno.h>
 #include <fcntl.h>
 #include <gpiod.h>
@@ -20,85 +21,54 @@ typedef struct GpiodLine {
         int event_fd;
 } GpiodLine;
 
-static bool all_digits(const char *s) {
-        if (!*s)
-                return false;
-        for (; *s; s++)
-                if (*s < '0' || *s > '9')
-                        return false;
-        return true;
-}
+/* ---- chips, for gpio_locate() ---- */
 
-static const char *chip_open_reason(int error) {
-        switch (error) {
-        case ENOENT:
-                return "no such chip";
-        case EACCES:
-        case EPERM:
-                return "permission denied (the GPIO character device needs root or the right group)";
-        case ENOTTY:
-        case ENODEV:
-                return "not a GPIO chip";
-        default:
-                return strerror(error);
-        }
-}
-
-/* By path, number, device name or label, in that order of guessing. */
-static int chip_open(const char *chip, struct gpiod_chip **ret, char **ret_error, const char *line) {
+static int chip_open(const char *path, void **ret) {
         struct gpiod_chip *c;
-        char path[64];
 
         errno = 0;
-        if (chip[0] == '/')
-                c = gpiod_chip_open(chip);
-        else if (all_digits(chip)) {
-                if (strlen(chip) > 9)
-                        return gpio_error(ret_error, -ENOENT, chip, line, "no such chip");
-                c = gpiod_chip_open_by_number((unsigned) strtoul(chip, NULL, 10));
-        } else if (!strchr(chip, '/') && strlen(chip) < sizeof(path) - 5 &&
-                   (snprintf(path, sizeof(path), "/dev/%s", chip), access(path, F_OK) >= 0))
-                c = gpiod_chip_open(path);
-        else {
-                c = gpiod_chip_open_by_label(chip);
-                if (!c && errno == ENOENT)
-                        return gpio_error(ret_error, -ENOENT, chip, line,
-                                          "no such chip (no device /dev/%s and no chip with that label)",
-                                          chip);
-        }
-        if (!c) {
-                int e = errno > 0 ? errno : ENODEV;
-                return gpio_error(ret_error, -e, chip, line, "%s", chip_open_reason(e));
-        }
+        c = gpiod_chip_open(path);
+        if (!c)
+                return -(errno > 0 ? errno : ENODEV);
         *ret = c;
         return 0;
 }
 
-static int line_find(struct gpiod_chip *c, const char *chip, const char *line, struct gpiod_line **ret,
-                     char **ret_error) {
+static int chip_info(void *chip, GpioChipInfo *ret) {
+        struct gpiod_chip *c = chip;
+
+        *ret = (GpioChipInfo) {
+                .name = gpiod_chip_name(c),
+                .label = gpiod_chip_label(c),
+                .num_lines = gpiod_chip_num_lines(c),
+        };
+        return 0;
+}
+
+static int chip_find_line(void *chip, const char *name) {
         struct gpiod_line *l;
 
         errno = 0;
-        if (all_digits(line)) {
-                unsigned long offset = strtoul(line, NULL, 10);
-
-                if (strlen(line) > 9 || offset >= gpiod_chip_num_lines(c))
-                        return gpio_error(ret_error, -ENOENT, chip, line, "no such line (%s has %u lines)",
-                                          gpiod_chip_name(c), gpiod_chip_num_lines(c));
-                l = gpiod_chip_get_line(c, (unsigned) offset);
-        } else {
-                l = gpiod_chip_find_line(c, line);
-                if (!l && (errno == ENOENT || errno == 0))
-                        return gpio_error(ret_error, -ENOENT, chip, line,
-                                          "no such line (no line of %s is named so)", gpiod_chip_name(c));
-        }
-        if (!l) {
-                int e = errno > 0 ? errno : EIO;
-                return gpio_error(ret_error, -e, chip, line, "cannot read the line: %s", strerror(e));
-        }
-        *ret = l;
-        return 0;
+        l = gpiod_chip_find_line(chip, name);
+        if (!l)
+                return errno == ENOENT || errno == 0 ? -ENOENT : -errno;
+        return (int) gpiod_line_offset(l);
 }
+
+static void chip_close(void *chip) {
+        gpiod_chip_close(chip);
+}
+
+static const GpioChipOps chip_ops = {
+        .is_chip = gpio_chip_is_device,
+        .open = chip_open,
+        .info = chip_info,
+        .find_line = chip_find_line,
+        .close = chip_close,
+        .info_command = "gpioinfo",
+};
+
+/* ---- lines ---- */
 
 static int request_error(struct gpiod_line *l, int e, const char *chip, const char *line, char **ret_error) {
         const char *consumer;
@@ -177,45 +147,42 @@ static const GpioBackend gpiod_backend = {
         .free = gpiod_backend_free,
 };
 
-static int line_new(const char *chip, const char *line, bool output, GpiodLine **ret, char **ret_error) {
+/* frees without driving the line: used before the request succeeded */
+static void line_abandon(GpiodLine *g) {
+        free(g->line.description);
+        free(g->line.where);
+        gpiod_backend_free(&g->line);
+}
+
+/* Finds the line and requests it as config says (value: an output's level). */
+static int line_open(const char *chip, const char *line, bool output, const struct gpiod_line_request_config *config,
+                     int value, GpiodLine **ret, char **ret_error) {
+        _cleanup_(gpio_location_done) GpioLocation loc = {};
+        struct gpiod_line *l;
         GpiodLine *g;
         int r;
 
+        r = gpio_locate(&chip_ops, chip, line, &loc, ret_error);
+        if (r < 0)
+                return r;
         g = calloc(1, sizeof(*g));
         if (!g)
                 return gpio_error(ret_error, -ENOMEM, chip, line, "out of memory");
         g->event_fd = -1;
-        r = gpio_line_init(&g->line, &gpiod_backend, chip, line, output);
+        r = gpio_line_init(&g->line, &gpiod_backend, loc.chip_name, line, output, loc.where);
         if (r < 0) {
                 free(g);
                 return gpio_error(ret_error, r, chip, line, "out of memory");
         }
-        *ret = g;
-        return 0;
-}
+        g->chip = TAKE_PTR(loc.chip);
+        if (!chip || !*chip)
+                chip = loc.chip_name; /* found by the line's name: the messages name the chip */
 
-/* frees without driving the line: used before the request succeeded */
-static void line_abandon(GpiodLine *g) {
-        char *d = g->line.description;
-
-        gpiod_backend_free(&g->line);
-        free(d);
-}
-
-/* Opens the chip, finds the line and requests it as config says (value: an output's level). */
-static int line_open(const char *chip, const char *line, bool output, const struct gpiod_line_request_config *config,
-                     int value, GpiodLine **ret, char **ret_error) {
-        struct gpiod_line *l = NULL;
-        GpiodLine *g = NULL;
-        int r;
-
-        r = line_new(chip, line, output, &g, ret_error);
-        if (r < 0)
-                return r;
-        r = chip_open(chip, &g->chip, ret_error, line);
-        if (r >= 0)
-                r = line_find(g->chip, chip, line, &l, ret_error);
-        if (r < 0) {
+        errno = 0;
+        l = gpiod_chip_get_line(g->chip, loc.offset);
+        if (!l) {
+                r = gpio_error(ret_error, -(errno ?: EIO), chip, line, "cannot read the line: %s",
+                               strerror(errno ?: EIO));
                 line_abandon(g);
                 return r;
         }

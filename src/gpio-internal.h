@@ -22,8 +22,54 @@ struct GpioLine {
         bool output;
         bool active_high; /* outputs: high = lit */
         bool active_low; /* inputs: low = pressed */
-        char *description; /* "chip:line" */
+        char *description; /* "chip:line", the chip as found ("gpiochip4:GPIO17") */
+        char *where; /* "offset 17 of gpiochip4 [pinctrl-rp1]"; NULL when simulated */
 };
+
+/* ---- finding a line on the kernel's chips (gpio-chips.c), for both libgpiod backends ---- */
+
+typedef struct GpioChipInfo {
+        const char *name; /* "gpiochip4"; owned by the open chip */
+        const char *label; /* "pinctrl-rp1"; likewise */
+        unsigned num_lines;
+} GpioChipInfo;
+
+/* What a backend does with chips. Every function returns 0 (find_line: the offset) or -errno. */
+typedef struct GpioChipOps {
+        bool (*is_chip)(const char *path); /* a GPIO character device? */
+        int (*open)(const char *path, void **ret_chip);
+        int (*info)(void *chip, GpioChipInfo *ret);
+        int (*find_line)(void *chip, const char *name); /* -ENOENT: no line of that name */
+        void (*close)(void *chip);
+        const char *info_command; /* how to list a chip's lines: "gpioinfo -c" (+ " gpiochip4") */
+} GpioChipOps;
+
+typedef struct GpioLocation {
+        const GpioChipOps *ops;
+        void *chip; /* open, closed by gpio_location_done() unless taken */
+        unsigned offset;
+        const char *chip_name; /* owned by chip */
+        char *where; /* malloc()ed, for GpioLine.where */
+} GpioLocation;
+
+/* Finds the line. chip NULL or "": line is a name, searched on every chip, and exactly one may
+ * have it. Else chip is a path, a number (N: /dev/gpiochipN), a device name ("gpiochip4") or a
+ * label ("pinctrl-rp1", which one chip only may have), and line an offset or a name on it.
+ * Errors as gpio_error(); a line or chip not found lists the chips there are. */
+int gpio_locate(const GpioChipOps *ops, const char *chip, const char *line, GpioLocation *ret, char **ret_error);
+/* The same with another directory than /dev (for the tests). */
+int gpio_locate_in(const GpioChipOps *ops, const char *dev_dir, const char *chip, const char *line,
+                   GpioLocation *ret, char **ret_error);
+
+/* Closes the chip (unless NULL) and frees where. */
+void gpio_location_done(GpioLocation *l);
+
+/* Is the path a GPIO character device (its subsystem is gpio, as gpiod_is_gpiochip_device())? */
+bool gpio_chip_is_device(const char *path);
+/* Why a chip could not be opened, for an errno value. */
+const char *gpio_open_reason(int error);
+/* Up to nine decimal digits, nothing else. */
+bool gpio_is_number(const char *s);
 
 typedef enum GpioBias {
         GPIO_BIAS_AS_IS,
@@ -34,10 +80,12 @@ typedef enum GpioBias {
 
 int gpio_bias_from_string(const char *s, GpioBias *ret);
 
-/* Sets up the common part; the backend has allocated l. */
-int gpio_line_init(GpioLine *l, const GpioBackend *backend, const char *chip, const char *line, bool output);
+/* Sets up the common part; the backend has allocated l. where: see GpioLine, may be NULL. */
+int gpio_line_init(GpioLine *l, const GpioBackend *backend, const char *chip, const char *line, bool output,
+                   const char *where);
 
-/* Formats "chip C line L: <reason>" into *ret_error (when not NULL) and returns error. */
+/* Formats "GPIO chip "C" line "L": <reason>" (without a chip: "GPIO line "L": <reason>") into
+ * *ret_error (when not NULL) and returns error. */
 int gpio_error(char **ret_error, int error, const char *chip, const char *line, const char *format, ...)
         _printf_(5, 6);
 

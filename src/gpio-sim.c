@@ -132,7 +132,7 @@ int gpio_sim_output_open(const char *line, bool active_high, const char *trace_p
         s = calloc(1, sizeof(*s));
         if (!s)
                 return gpio_error(ret_error, -ENOMEM, GPIO_CHIP_SIM, line, "out of memory");
-        r = gpio_line_init(&s->line, &sim_output_backend, GPIO_CHIP_SIM, line, true);
+        r = gpio_line_init(&s->line, &sim_output_backend, GPIO_CHIP_SIM, line, true, NULL);
         if (r < 0) {
                 free(s);
                 return gpio_error(ret_error, r, GPIO_CHIP_SIM, line, "out of memory");
@@ -240,7 +240,7 @@ int gpio_sim_input_open(const char *line, bool active_low, const char *fifo_path
         if (!s)
                 return gpio_error(ret_error, -ENOMEM, GPIO_CHIP_SIM, line, "out of memory");
         s->fd = -1;
-        r = gpio_line_init(&s->line, &sim_input_backend, GPIO_CHIP_SIM, line, false);
+        r = gpio_line_init(&s->line, &sim_input_backend, GPIO_CHIP_SIM, line, false, NULL);
         if (r < 0) {
                 free(s);
                 return gpio_error(ret_error, r, GPIO_CHIP_SIM, line, "out of memory");

@@ -30,26 +30,38 @@ int gpio_bias_from_string(const char *s, GpioBias *ret) {
 }
 
 int gpio_error(char **ret_error, int error, const char *chip, const char *line, const char *format, ...) {
-        char reason[256];
+        _cleanup_(freep) char *reason = NULL;
         va_list ap;
+        int r;
 
         if (!ret_error)
                 return error;
 
         va_start(ap, format);
-        (void) vsnprintf(reason, sizeof(reason), format, ap);
+        r = vasprintf(&reason, format, ap);
         va_end(ap);
+        if (r < 0) {
+                reason = NULL;
+                *ret_error = NULL;
+                return error;
+        }
 
-        if (asprintf(ret_error, "GPIO chip \"%s\" line \"%s\": %s", chip ?: "", line ?: "", reason) < 0)
+        if ((chip && *chip ? asprintf(ret_error, "GPIO chip \"%s\" line \"%s\": %s", chip, line ?: "", reason)
+                           : asprintf(ret_error, "GPIO line \"%s\": %s", line ?: "", reason)) < 0)
                 *ret_error = NULL;
         return error;
 }
 
-int gpio_line_init(GpioLine *l, const GpioBackend *backend, const char *chip, const char *line,
-                   bool output) {
+int gpio_line_init(GpioLine *l, const GpioBackend *backend, const char *chip, const char *line, bool output,
+                   const char *where) {
         l->backend = backend;
         l->output = output;
         if (asprintf(&l->description, "%s:%s", chip, line) < 0) {
+                l->description = NULL;
+                return -ENOMEM;
+        }
+        if (where && !(l->where = strdup(where))) {
+                free(l->description);
                 l->description = NULL;
                 return -ENOMEM;
         }
@@ -61,8 +73,6 @@ static bool empty(const char *s) {
 }
 
 static int check_names(const char *chip, const char *line, char **ret_error) {
-        if (empty(chip))
-                return gpio_error(ret_error, -EINVAL, chip, line, "no chip given");
         if (empty(line))
                 return gpio_error(ret_error, -EINVAL, chip, line, "no line given");
         return 0;
@@ -78,7 +88,7 @@ int gpio_output_open(const char *chip, const char *line, bool active_high, const
         if (r < 0)
                 return r;
 
-        if (streq(chip, GPIO_CHIP_SIM))
+        if (!empty(chip) && streq(chip, GPIO_CHIP_SIM))
                 return gpio_sim_output_open(line, active_high, sim_trace_path, ret, ret_error);
         return gpio_gpiod_output_open(chip, line, active_high, ret, ret_error);
 }
@@ -97,7 +107,7 @@ int gpio_input_open(const char *chip, const char *line, bool active_low, const c
                 return gpio_error(ret_error, -EINVAL, chip, line,
                                   "invalid bias \"%s\" (as-is, disable, pull-up or pull-down)", bias);
 
-        if (streq(chip, GPIO_CHIP_SIM)) {
+        if (!empty(chip) && streq(chip, GPIO_CHIP_SIM)) {
                 if (empty(sim_fifo_path))
                         return gpio_error(ret_error, -EINVAL, chip, line,
                                           "a simulated input needs a FIFO path");
@@ -150,8 +160,12 @@ const char *gpio_line_describe(GpioLine *l) {
         return l && l->description ? l->description : "?";
 }
 
+const char *gpio_line_where(GpioLine *l) {
+        return l ? l->where : NULL;
+}
+
 GpioLine *gpio_line_free(GpioLine *l) {
-        char *d;
+        char *d, *w;
 
         if (!l)
                 return NULL;
@@ -159,7 +173,9 @@ GpioLine *gpio_line_free(GpioLine *l) {
                 (void) gpio_line_set(l, gpio_line_dark_level(l));
         (void) gpio_line_flush(l);
         d = l->description;
+        w = l->where;
         l->backend->free(l);
         free(d);
+        free(w);
         return NULL;
 }

@@ -4,12 +4,15 @@
 /* GPIO lines: the LED (and indicator) outputs and the button input, behind one small interface.
  *
  * Backends:
- *   - the kernel's GPIO character device through libgpiod v1 (gpio-gpiod.c), for every chip
- *     name but "sim";
+ *   - the kernel's GPIO character device through libgpiod, its v2 API (gpio-gpiod2.c) or its
+ *     v1 API (gpio-gpiod1.c), whichever configure found, for every chip but "sim";
  *   - a simulated chip, Chip=sim (gpio-sim.c), for the tests and the demo.
  *
- * The chip is given as a name ("gpiochip0"), a number ("0"), a path ("/dev/gpiochip0") or a
- * label ("pinctrl-bcm2711"); the line as an offset ("17") or a line name ("GPIO17").
+ * Without a chip (NULL or ""), the line is a name ("GPIO17") that exactly one of the kernel's
+ * chips must have: found by name on every chip, as "gpioinfo GPIO17" does, so that a chip whose
+ * number changes with the kernel is still found. With a chip, the chip is a label
+ * ("pinctrl-rp1"), a device name ("gpiochip4"), a path ("/dev/gpiochip4") or a number ("4"),
+ * and the line an offset ("17") or a line name. See gpio-chips.c.
  *
  * Simulated output: every level change is kept with its CLOCK_MONOTONIC timestamp, taken right
  * after the write, in a buffer allocated before the real-time loop runs (gpio_line_reserve());
@@ -82,8 +85,12 @@ int gpio_line_get_fd(GpioLine *l);
  * no event is pending, or another -errno. */
 int gpio_input_read_event(GpioLine *l, bool *ret_pressed, uint64_t *ret_timestamp_ns);
 
-/* "chip:line" as given when opened, for messages. */
+/* "chip:line" for messages: the chip as given, or as found for a line found by name
+ * ("gpiochip4:GPIO17"). */
 const char *gpio_line_describe(GpioLine *l);
+
+/* Where a kernel line was found: "offset 17 of gpiochip4 [pinctrl-rp1]"; NULL when simulated. */
+const char *gpio_line_where(GpioLine *l);
 
 /* Drives an output dark, flushes its trace, releases the line. Accepts NULL, returns NULL. */
 GpioLine *gpio_line_free(GpioLine *l);

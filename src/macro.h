@@ -48,6 +48,13 @@
                         func(*p);                    \
         }
 
+/* s past prefix, or NULL when s does not start with it. */
+static inline const char *startswith(const char *s, const char *prefix) {
+        size_t n = strlen(prefix);
+
+        return strncmp(s, prefix, n) == 0 ? s + n : NULL;
+}
+
 /* The value of a hex digit, or -1. */
 static inline int unhexchar(char c) {
         if (c >= '0' && c <= '9')
@@ -57,6 +64,12 @@ static inline int unhexchar(char c) {
         if (c >= 'A' && c <= 'F')
                 return c - 'A' + 10;
         return -1;
+}
+
+/* free() that returns NULL, for "p = mfree(p)". */
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
 }
 
 static inline void freep(void *p) {

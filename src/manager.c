@@ -711,6 +711,12 @@ static void hardware_close(Manager *m) {
                 m->indicators[i] = gpio_line_free(m->indicators[i]);
 }
 
+/* Says where a kernel line was found: its chip's number may differ from one boot to the next. */
+static void log_line_found(const char *what, GpioLine *l) {
+        if (gpio_line_where(l))
+                log_info("%s: line %s is %s.", what, gpio_line_describe(l), gpio_line_where(l));
+}
+
 static int open_output(const char *what, const ConfigLine *l, bool active_high, const char *trace, GpioLine **ret,
                        char **ret_error) {
         _cleanup_(freep) char *err = NULL;
@@ -722,7 +728,9 @@ static int open_output(const char *what, const ConfigLine *l, bool active_high, 
         if (r < 0) {
                 if (asprintf(ret_error, "%s: %s", what, err ?: strerror(-r)) < 0)
                         *ret_error = NULL;
+                return r;
         }
+        log_line_found(what, *ret);
         return r;
 }
 
@@ -767,6 +775,7 @@ static int hardware_open(Manager *m, const Config *c, char **ret_error) {
                                 *ret_error = NULL;
                         goto fail;
                 }
+                log_line_found("button", m->button);
                 r = sd_event_add_io(m->event, &m->button_source, gpio_line_get_fd(m->button), EPOLLIN, on_button,
                                     m);
                 if (r < 0)
