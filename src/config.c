@@ -66,13 +66,13 @@ static const ConfigItem config_items[] = {
         { "WiFi", "Password", parse_password, OFF(wifi.password) },
         { "WiFi", "PasswordFile", parse_path, OFF(wifi.password_file) },
 
-        { "LED", "Chip", parse_chip, OFF(led.line.chip), "gpiochip0" },
+        { "LED", "Chip", parse_chip, OFF(led.line.chip) }, /* none: the line is found by name */
         { "LED", "Line", parse_line_name, OFF(led.line.line) },
         { "LED", "ActiveHigh", parse_bool, OFF(led.active_high), "no" },
         { "LED", "Fast", parse_bool, OFF(led.fast), "yes" },
         { "LED", "Repeat", parse_unsigned, OFF(led.repeat), "1", 1, 16 },
 
-        { "Button", "Chip", parse_chip, OFF(button.line.chip) }, /* default: [LED] Chip= */
+        { "Button", "Chip", parse_chip, OFF(button.line.chip) }, /* default: [LED] Chip=, if set */
         { "Button", "Line", parse_line_name, OFF(button.line.line) },
         { "Button", "ActiveLow", parse_bool, OFF(button.active_low), "yes" },
         { "Button", "Bias", parse_bias, OFF(button.bias), "pull-up" },
@@ -495,14 +495,32 @@ static int parse_url(Loader *l, const ConfigItem *item, const char *value, void 
         return 0;
 }
 
-/* A chip: "sim", a /dev path, or a name or label of at most 31 bytes. */
+static bool all_digits(const char *s) {
+        return *s && strspn(s, "0123456789") == strlen(s);
+}
+
+/* "3", "gpiochip3", "/dev/gpiochip3": a chip named by the number the kernel gave it */
+static bool chip_is_numbered(const char *chip) {
+        chip = startswith(chip, "/dev/") ?: chip;
+        return all_digits(startswith(chip, "gpiochip") ?: chip);
+}
+
+/* A chip: "sim", a /dev path, or a name or label of at most 31 bytes. A chip named by its number
+ * works, with a warning: the numbers change between kernels. */
 static int check_chip(Loader *l, const ConfigItem *item, const char *chip) {
         if (has_whitespace(chip))
                 return bad_value(l, item, "chip %s contains whitespace", QUOTE(chip));
-        if (chip[0] == '/')
-                return strlen(chip) < PATH_MAX ? 0 : bad_value(l, item, "chip %s is too long", QUOTE(chip));
-        if (strlen(chip) > GPIO_NAME_MAX)
+        if (chip[0] == '/' && strlen(chip) >= PATH_MAX)
+                return bad_value(l, item, "chip %s is too long", QUOTE(chip));
+        if (chip[0] != '/' && strlen(chip) > GPIO_NAME_MAX)
                 return bad_value(l, item, "chip %s is longer than %d bytes", QUOTE(chip), GPIO_NAME_MAX);
+        if (chip_is_numbered(chip))
+                (void) line_warning(l, item->key,
+                                    "chip %s is named by its number, and chip numbers change between kernels "
+                                    "(a Pi 5's header chip has been gpiochip4, gpiochip0 and gpiochip10..15); "
+                                    "name the line alone (Line=GPIO17) or the chip by its label "
+                                    "(Chip=pinctrl-rp1, Chip=pinctrl-bcm2711)",
+                                    QUOTE(chip));
         return 0;
 }
 
@@ -512,7 +530,8 @@ static int check_line(Loader *l, const ConfigItem *item, const char *line) {
                 return bad_value(l, item, "line %s contains whitespace", QUOTE(line));
         if (strlen(line) > GPIO_NAME_MAX)
                 return bad_value(l, item, "line %s is longer than %d bytes", QUOTE(line), GPIO_NAME_MAX);
-        if (strspn(line, "0123456789") == strlen(line) && (strlen(line) > 5 || atoi(line) > 65535))
+        if ((all_digits(line) && (strlen(line) > 5 || atoi(line) > 65535)) ||
+            ((line[0] == '-' || line[0] == '+') && all_digits(line + 1)))
                 return bad_value(l, item, "line offset %s is not in the range 0..65535", QUOTE(line));
         return 0;
 }
@@ -1012,7 +1031,7 @@ static int derive_fixture_id(Loader *l) {
 }
 
 static int copy_chip(ConfigLine *line, const char *chip) {
-        if (line->chip || !line->line)
+        if (line->chip || !line->line || !chip)
                 return 0;
         line->chip = strdup(chip);
         return line->chip ? 0 : -ENOMEM;
@@ -1020,35 +1039,45 @@ static int copy_chip(ConfigLine *line, const char *chip) {
 
 #define IDX(section, key) item_index_checked(section, key)
 
+/* A line found by its name needs no chip; an offset does. */
+static void check_offset_has_chip(Loader *l, const ConfigLine *line, size_t item) {
+        if (line->line && !line->chip && all_digits(line->line))
+                (void) item_message(l, true, item,
+                                    "line offset %s needs a chip: give the line's name (GPIO17), or the chip's "
+                                    "label in Chip=",
+                                    QUOTE(line->line));
+}
+
 static int loader_check_lines(Loader *l) {
         Config *c = l->config;
         int r;
 
         if (!is_sim(c->led.line.chip) && !c->led.line.line)
                 (void) item_message(l, true, IDX("LED", "Line"),
-                                    "not set; give the LED's line offset or name (or use Chip=sim)");
+                                    "not set; give the LED's line name (Line=GPIO17) (or use Chip=sim)");
+        check_offset_has_chip(l, &c->led.line, IDX("LED", "Line"));
 
         /* the button is wanted when its chip or line is set */
         if (c->button.line.chip || c->button.line.line) {
                 c->button.enabled = true;
-                if (!c->button.line.chip) {
-                        c->button.line.chip = strdup(c->led.line.chip);
-                        if (!c->button.line.chip)
-                                return -ENOMEM;
-                }
+                r = copy_chip(&c->button.line, c->led.line.chip);
+                if (r < 0)
+                        return r;
                 if (!is_sim(c->button.line.chip) && !c->button.line.line)
                         (void) item_message(l, true, IDX("Button", "Chip"),
-                                            "the button needs Line= too (its line offset or name), "
-                                            "unless Chip=%s",
+                                            "the button needs Line= too (its line name), unless Chip=%s",
                                             CONFIG_SIM_CHIP);
+                check_offset_has_chip(l, &c->button.line, IDX("Button", "Line"));
         }
 
         ConfigLine *indicators[] = { &c->indicators.ready, &c->indicators.busy, &c->indicators.pass,
                                      &c->indicators.fail };
+        static const char *const indicator_keys[] = { "Ready", "Busy", "Pass", "Fail" };
         for (size_t i = 0; i < ELEMENTSOF(indicators); i++) {
                 r = copy_chip(indicators[i], c->led.line.chip);
                 if (r < 0)
                         return r;
+                check_offset_has_chip(l, indicators[i], IDX("Indicators", indicator_keys[i]));
         }
 
         if (c->simulation.trace && !is_sim(c->led.line.chip))
@@ -1365,7 +1394,7 @@ static void dump_line(FILE *f, const char *key, const ConfigLine *line) {
         if (line->chip && line->line)
                 fprintf(f, "%s=%s:%s\n", key, line->chip, line->line);
         else
-                fprintf(f, "%s=\n", key);
+                fprintf(f, "%s=%s\n", key, str(line->line)); /* found by its name */
 }
 
 int config_dump(const Config *c, FILE *f) {

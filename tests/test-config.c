@@ -86,7 +86,7 @@ static char *base_text(void) {
 
         ck_assert_int_ge(asprintf(&s,
                                   "[LED]\n"
-                                  "Line=17\n"
+                                  "Line=GPIO17\n"
                                   "[Server]\n"
                                   "URL=https://factory.example.com/v5\n"
                                   "LoginKeyFile=%s/login-key\n"
@@ -223,8 +223,8 @@ START_TEST(test_defaults) {
         ck_assert_ptr_null(c->wifi.password_file);
         ck_assert_int_eq(c->wifi.password_source, CONFIG_SECRET_NONE);
 
-        ck_assert_str_eq(c->led.line.chip, "gpiochip0");
-        ck_assert_str_eq(c->led.line.line, "17");
+        ck_assert_ptr_null(c->led.line.chip); /* the line is found by its name */
+        ck_assert_str_eq(c->led.line.line, "GPIO17");
         ck_assert(!c->led.active_high);
         ck_assert(c->led.fast);
         ck_assert_uint_eq(c->led.repeat, 1);
@@ -274,7 +274,7 @@ END_TEST
 
 START_TEST(test_empty_value_resets) {
         _cleanup_(freep) char *text = with_base("[RealTime]\nPriority=10\nCPU=2\n"
-                                                "[LED]\nChip=gpiochip4\nFast=no\n"
+                                                "[LED]\nChip=pinctrl-rp1\nFast=no\n"
                                                 "[RealTime]\nCPU=\n[LED]\nChip=\nFast=  \n");
         _cleanup_(strv_freep) char **m = NULL;
         _cleanup_(config_freep) Config *c = NULL;
@@ -282,7 +282,7 @@ START_TEST(test_empty_value_resets) {
         ck_assert_int_eq(load(text, &c, &m), 0);
         ck_assert_uint_eq(c->realtime.priority, 10);
         ck_assert_int_eq(c->realtime.cpu, -1);
-        ck_assert_str_eq(c->led.line.chip, "gpiochip0");
+        ck_assert_ptr_null(c->led.line.chip);
         ck_assert(c->led.fast);
         /* three keys set twice in the file */
         ck_assert_uint_eq(strv_length(m), 3);
@@ -310,7 +310,7 @@ static const KeyCase key_cases[] = {
           "characters, 10 or 26 hex digits)" },
         { "WiFi", "PasswordFile", "[WiFi]\nSSID=Net\n", "@/wifi-password", NULL, "wifi-password",
           "\"wifi-password\" is not an absolute path" },
-        { "LED", "Chip", NULL, "gpiochip3", NULL, "gpio chip", "chip \"gpio chip\" contains whitespace" },
+        { "LED", "Chip", NULL, "pinctrl-bcm2711", NULL, "gpio chip", "chip \"gpio chip\" contains whitespace" },
         { "LED", "Line", NULL, "GPIO17", NULL, "70000",
           "line offset \"70000\" is not in the range 0..65535" },
         { "LED", "ActiveHigh", NULL, "yes", NULL, "maybe",
@@ -320,16 +320,16 @@ static const KeyCase key_cases[] = {
         { "LED", "Repeat", NULL, "16", NULL, "17", "\"17\" is not in the range 1..16" },
         { "Button", "Chip", NULL, "sim", NULL, "/dev/gpio chip1",
           "chip \"/dev/gpio chip1\" contains whitespace" },
-        { "Button", "Line", NULL, "27", NULL, "GPIO 27", "line \"GPIO 27\" contains whitespace" },
-        { "Button", "ActiveLow", "[Button]\nLine=27\n", "no", NULL, "low",
+        { "Button", "Line", NULL, "GPIO27", NULL, "GPIO 27", "line \"GPIO 27\" contains whitespace" },
+        { "Button", "ActiveLow", "[Button]\nLine=GPIO27\n", "no", NULL, "low",
           "\"low\" is not a boolean (yes/no, true/false, on/off, 1/0)" },
-        { "Button", "Bias", "[Button]\nLine=27\n", "pull-down", NULL, "up",
+        { "Button", "Bias", "[Button]\nLine=GPIO27\n", "pull-down", NULL, "up",
           "\"up\" is not as-is, disable, pull-up or pull-down" },
-        { "Button", "DebounceMs", "[Button]\nLine=27\n", "0", NULL, "1001",
+        { "Button", "DebounceMs", "[Button]\nLine=GPIO27\n", "0", NULL, "1001",
           "\"1001\" is not in the range 0..1000" },
         { "Indicators", "Ready", NULL, "gpiochip1:5", NULL,
           "gpiochip1:", "\"gpiochip1:\" is not \"chip:line\" or \"line\"" },
-        { "Indicators", "Busy", NULL, "6", "gpiochip0:6", ":6", "\":6\" is not \"chip:line\" or \"line\"" },
+        { "Indicators", "Busy", NULL, "GPIO6", NULL, ":6", "\":6\" is not \"chip:line\" or \"line\"" },
         { "Indicators", "Pass", NULL, "sim:1", NULL, "sim:a b", "line \"a b\" contains whitespace" },
         { "Indicators", "Fail", NULL, "/dev/gpiochip2:GPIO22", NULL, "0123456789abcdef0123456789abcdef:1",
           "chip \"0123456789abcdef0123456789abcdef\" is longer than 31 bytes" },
@@ -478,7 +478,7 @@ START_TEST(test_missing_sections) {
         ck_assert_uint_eq(strv_length(m), 3);
         ck_assert_str_eq(
                 m[0],
-                "test.conf: [LED] Line: not set; give the LED's line offset or name (or use Chip=sim)");
+                "test.conf: [LED] Line: not set; give the LED's line name (Line=GPIO17) (or use Chip=sim)");
         ck_assert_str_eq(m[1], "test.conf: [Server] URL: not set; give the factory server's https:// URL");
         ck_assert_str_eq(
                 m[2], "test.conf: [Server] LoginKeyFile: not set, and TokenType=factory needs a login key "
@@ -493,13 +493,13 @@ END_TEST
 
 START_TEST(test_duplicate_keys) {
         _cleanup_(freep) char *text =
-                with_base("[RealTime]\nPriority=10\n[LED]\nLine=4\n[RealTime]\nPriority=20\n");
+                with_base("[RealTime]\nPriority=10\n[LED]\nLine=GPIO4\n[RealTime]\nPriority=20\n");
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_(strv_freep) char **m = NULL;
 
         ck_assert_int_eq(load(text, &c, &m), 0);
         ck_assert_uint_eq(c->realtime.priority, 20);
-        ck_assert_str_eq(c->led.line.line, "4");
+        ck_assert_str_eq(c->led.line.line, "GPIO4");
         ck_assert_uint_eq(strv_length(m), 2);
         ck_assert_str_eq(
                 m[0], "test.conf:10: Line: set again in this file (first on line 2), the later value wins");
@@ -515,7 +515,7 @@ START_TEST(test_unknown_sections_and_keys) {
         _cleanup_(strv_freep) char **m = NULL;
 
         ck_assert_int_eq(load(text, &c, &m), 0);
-        ck_assert_str_eq(c->led.line.line, "17");
+        ck_assert_str_eq(c->led.line.line, "GPIO17");
         ck_assert_uint_eq(strv_length(m), 3);
         ck_assert_str_eq(m[0], "test.conf:7: unknown section [Foo], ignoring its keys");
         ck_assert_str_eq(m[1], "test.conf:11: Colour: unknown key in section [LED], ignoring it");
@@ -558,13 +558,13 @@ START_TEST(test_errors_first_then_warnings) {
 
         /* with errors in the files, rules across keys are not checked: no "URL not set" */
         strv_free(TAKE_PTR(m));
-        ck_assert_int_eq(load("[LED]\nLine=1\n[RealTime]\nPriority=100\n", &c, &m), -EINVAL);
+        ck_assert_int_eq(load("[LED]\nLine=GPIO1\n[RealTime]\nPriority=100\n", &c, &m), -EINVAL);
         ck_assert_uint_eq(strv_length(m), 1);
         ck_assert_str_eq(m[0], "test.conf:4: Priority: \"100\" is not in the range 0..99");
         ck_assert_ptr_null(c);
 
         /* a NULL ret_messages is fine */
-        ck_assert_int_eq(load("[LED]\nLine=1\n[RealTime]\nPriority=100\n", &c, NULL), -EINVAL);
+        ck_assert_int_eq(load("[LED]\nLine=GPIO1\n[RealTime]\nPriority=100\n", &c, NULL), -EINVAL);
 }
 END_TEST
 
@@ -579,11 +579,11 @@ START_TEST(test_comments_quotes_whitespace) {
                                   "SSID=FactoryNet            # empty for cellular/Ethernet DUTs\n"
                                   "PasswordFile=%s/wifi-password   # or Password=; or systemd credential\n"
                                   "[LED]\r\n"
-                                  "Chip=gpiochip0             # or a chip label/path\n"
+                                  "Chip=pinctrl-bcm2711       # a label; none: lines found by name\n"
                                   "  Line  =  17  \n"
                                   "\tFast=yes\t# 142 bits/s instead of 60\n"
                                   "[Button]                   # optional: no section = D-Bus triggers only\n"
-                                  "Chip=gpiochip0\n"
+                                  "Chip=pinctrl-bcm2711\n"
                                   "Line=27\n"
                                   "Bias=pull-up               # as-is | disable | pull-up | pull-down\n"
                                   "[Indicators]               # optional status LEDs\n"
@@ -734,7 +734,7 @@ START_TEST(test_cross_key_rules) {
         config_free(expect_ok(e));
         expect_error(
                 f,
-                "test.conf:8: Chip: the button needs Line= too (its line offset or name), unless Chip=sim");
+                "test.conf:8: Chip: the button needs Line= too (its line name), unless Chip=sim");
 
         _cleanup_(config_freep) Config *sim = expect_ok(g);
         ck_assert(sim->button.enabled);
@@ -747,6 +747,69 @@ START_TEST(test_cross_key_rules) {
 
         /* the default interval is within any timeout */
         config_free(expect_ok(j));
+}
+END_TEST
+
+/* Lines by name, chips never by number: an offset needs a chip; a numbered chip works but warns. */
+START_TEST(test_line_lookup_rules) {
+        static const char *const numbered[] = { "3", "gpiochip4", "/dev/gpiochip10" };
+        static const char *const stable[] = { "pinctrl-rp1", "pinctrl-bcm2711", "/dev/gpiochip-led", "sim" };
+
+        for (size_t k = 0; k < ELEMENTSOF(numbered); k++) {
+                _cleanup_(freep) char *text = with_basef("[LED]\nChip=%s\n", numbered[k]), *want = NULL;
+
+                ck_assert_int_ge(asprintf(&want,
+                                          "test.conf:8: Chip: chip \"%s\" is named by its number, and chip "
+                                          "numbers change between kernels (a Pi 5's header chip has been "
+                                          "gpiochip4, gpiochip0 and gpiochip10..15); name the line alone "
+                                          "(Line=GPIO17) or the chip by its label (Chip=pinctrl-rp1, "
+                                          "Chip=pinctrl-bcm2711)",
+                                          numbered[k]),
+                                 0);
+                config_free(expect_warning(text, want));
+        }
+        for (size_t k = 0; k < ELEMENTSOF(stable); k++) {
+                _cleanup_(freep) char *text = with_basef("[LED]\nChip=%s\n", stable[k]);
+                _cleanup_(strv_freep) char **m = NULL;
+                _cleanup_(config_freep) Config *c = NULL;
+
+                ck_assert_int_eq(load(text, &c, &m), 0);
+                ck_assert_msg(strv_length(m) == 0, "Chip=%s: %s", stable[k], m[0]);
+        }
+
+        /* negative offsets are not names */
+        _cleanup_(freep) char *neg = with_base("[LED]\nLine=-3\n"), *plus = with_base("[Button]\nLine=+27\n");
+        expect_error(neg, "test.conf:8: Line: line offset \"-3\" is not in the range 0..65535");
+        expect_error(plus, "test.conf:8: Line: line offset \"+27\" is not in the range 0..65535");
+
+        /* an offset without a chip, on the LED, the button or an indicator */
+        _cleanup_(freep) char *led = with_base("[LED]\nLine=17\n"), *button = with_base("[Button]\nLine=27\n"),
+                             *ind = with_base("[Indicators]\nReady=5\n");
+        expect_error(led, "test.conf:8: Line: line offset \"17\" needs a chip: give the line's name (GPIO17), "
+                          "or the chip's label in Chip=");
+        expect_error(button, "test.conf:8: Line: line offset \"27\" needs a chip: give the line's name "
+                             "(GPIO17), or the chip's label in Chip=");
+        expect_error(ind, "test.conf:8: Ready: line offset \"5\" needs a chip: give the line's name (GPIO17), "
+                          "or the chip's label in Chip=");
+
+        /* the LED's chip, when given, is the button's and the indicators' too */
+        _cleanup_(freep) char *given = with_base("[LED]\nChip=pinctrl-rp1\n[Button]\nLine=27\n"
+                                                 "[Indicators]\nPass=GPIO22\nFail=gpiochip-x:3\n");
+        _cleanup_(config_freep) Config *c = expect_ok(given);
+        ck_assert_str_eq(c->button.line.chip, "pinctrl-rp1");
+        ck_assert_str_eq(c->button.line.line, "27");
+        ck_assert_str_eq(c->indicators.pass.chip, "pinctrl-rp1");
+        ck_assert_str_eq(c->indicators.fail.chip, "gpiochip-x");
+
+        /* and without it every line is found by its name */
+        _cleanup_(freep) char *names = with_base("[Button]\nLine=GPIO27\n[Indicators]\nBusy=GPIO23\n");
+        _cleanup_(config_freep) Config *n = expect_ok(names);
+        ck_assert(n->button.enabled);
+        ck_assert_ptr_null(n->led.line.chip);
+        ck_assert_ptr_null(n->button.line.chip);
+        ck_assert_str_eq(n->button.line.line, "GPIO27");
+        ck_assert_ptr_null(n->indicators.busy.chip);
+        ck_assert_str_eq(n->indicators.busy.line, "GPIO23");
 }
 END_TEST
 
@@ -930,7 +993,7 @@ START_TEST(test_credentials) {
         setenv("CREDENTIALS_DIRECTORY", creds, 1);
 
         /* no key set: the credentials are used */
-        text = strdup("[WiFi]\nSSID=Net\n[LED]\nLine=1\n[Server]\nURL=https://x.example\nFixtureId=1\n");
+        text = strdup("[WiFi]\nSSID=Net\n[LED]\nLine=GPIO1\n[Server]\nURL=https://x.example\nFixtureId=1\n");
         ck_assert_int_eq(load(text, &c, &m), 0);
         ck_assert_str_eq(c->server.login_key, "credential-login-key");
         ck_assert_int_eq(c->server.login_key_source, CONFIG_SECRET_CREDENTIAL);
@@ -956,7 +1019,7 @@ START_TEST(test_credentials) {
 
         /* production mode: api-key */
         _cleanup_(freep) char *prod =
-                strdup("[WiFi]\nSSID=Net\n[LED]\nLine=1\n[Server]\nURL=https://x.example\n"
+                strdup("[WiFi]\nSSID=Net\n[LED]\nLine=GPIO1\n[Server]\nURL=https://x.example\n"
                        "TokenType=production\n");
         ck_assert_int_eq(load(prod, &c, &m), 0);
         ck_assert_str_eq(c->server.api_key, "credential-api-key");
@@ -989,7 +1052,7 @@ START_TEST(test_credentials) {
 
         /* a credential password with no SSID */
         free(write_text("creds/login-key", 0400, "k\n"));
-        expect_error("[LED]\nLine=1\n[Server]\nURL=https://x.example\nFixtureId=1\n",
+        expect_error("[LED]\nLine=GPIO1\n[Server]\nURL=https://x.example\nFixtureId=1\n",
                      "credential wifi-password: a WiFi password is given but [WiFi] SSID= is not set");
 }
 END_TEST
@@ -1042,7 +1105,7 @@ START_TEST(test_missing_main_file) {
         make_dir("blinkupd.conf.d");
         free(write_text("blinkupd.conf.d/50-base.conf", 0600, b));
         ck_assert_int_eq(config_load_full(path, true, &c, &m), 0);
-        ck_assert_str_eq(c->led.line.line, "17");
+        ck_assert_str_eq(c->led.line.line, "GPIO17");
         ck_assert_str_eq(c->path, path);
         config_free(TAKE_PTR(c));
         strv_free(TAKE_PTR(m));
@@ -1119,9 +1182,9 @@ START_TEST(test_dropins) {
         strv_free(TAKE_PTR(m));
 
         free(write_text("blinkupd.conf.d/20-b.conf", 0600,
-                        "[Server]\nAllowInsecureHttp=yes\n[LED]\nLine=99\n"));
+                        "[Server]\nAllowInsecureHttp=yes\n[LED]\nLine=GPIO99\n"));
         ck_assert_int_eq(config_load(main_path, &c, &m), 0);
-        ck_assert_str_eq(c->led.line.line, "99");
+        ck_assert_str_eq(c->led.line.line, "GPIO99");
         ck_assert_uint_eq(c->realtime.priority, 20); /* 10-a */
         ck_assert_uint_eq(strv_length(m), 2); /* as above */
         config_free(c);
@@ -1139,7 +1202,7 @@ START_TEST(test_fixture_id_derived) {
 
         ck_assert_int_ge(
                 asprintf(&text,
-                         "[LED]\nLine=1\n[Server]\nURL=https://x.example\nLoginKeyFile=%s/login-key\n",
+                         "[LED]\nLine=GPIO1\n[Server]\nURL=https://x.example\nLoginKeyFile=%s/login-key\n",
                          tmpdir),
                 0);
         r = load(text, &a, &m);
@@ -1176,14 +1239,14 @@ START_TEST(test_dump_round_trip) {
         _cleanup_(config_freep) Config *c = NULL, *c2 = NULL;
 
         text = with_basef(
-                "[WiFi]\nSSID=Net\n[LED]\nActiveHigh=yes\nRepeat=2\n[Button]\nLine=27\nBias=disable\n"
+                "[WiFi]\nSSID=Net\n[LED]\nActiveHigh=yes\nRepeat=2\n[Button]\nLine=GPIO27\nBias=disable\n"
                 "[Indicators]\nPass=sim:4\n[Server]\nCAFile=%s/ca.pem\nPrefetchToken=yes\n"
                 "[RealTime]\nCPU=2\nMaxLatenessUs=100\n",
                 tmpdir);
         c = expect_ok(text);
         d1 = dump(c);
         ck_assert_ptr_nonnull(strstr(
-                d1, "\n[Button]\nChip=gpiochip0\nLine=27\nActiveLow=yes\nBias=disable\nDebounceMs=30\n"));
+                d1, "\n[Button]\nChip=\nLine=GPIO27\nActiveLow=yes\nBias=disable\nDebounceMs=30\n"));
         ck_assert_ptr_nonnull(strstr(d1, "\n[Indicators]\nReady=\nBusy=\nPass=sim:4\nFail=\n"));
         ck_assert_ptr_nonnull(
                 strstr(d1, "\n[RealTime]\nPriority=80\nCPU=2\nMaxLatenessUs=100\nTimingFaultRetries=1\n"));
@@ -1358,6 +1421,7 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_binary_garbage);
         tcase_add_test(tc, test_url_scheme);
         tcase_add_test(tc, test_cross_key_rules);
+        tcase_add_test(tc, test_line_lookup_rules);
         tcase_add_test(tc, test_wifi_rules);
         tcase_add_test(tc, test_token_type_rules);
         tcase_add_test(tc, test_secret_files);
