@@ -13,6 +13,7 @@
 
 #include "config.h"
 #include "daemon.h"
+#include "gpio.h"
 #include "log.h"
 #include "manager.h"
 #include "rt.h"
@@ -61,7 +62,7 @@ static int run(int argc, char *argv[]) {
                         help();
                         return 0;
                 case ARG_VERSION:
-                        puts(PACKAGE_STRING);
+                        printf("%s\nGPIO: %s\n", PACKAGE_STRING, gpio_backend_version());
                         return 0;
                 case ARG_CONFIG:
                         o.config_path = optarg;

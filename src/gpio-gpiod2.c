@@ -322,3 +322,11 @@ int gpio_gpiod_input_open(const char *chip, const char *line, bool active_low, G
         *ret = &g->line;
         return 0;
 }
+
+const char *gpio_backend_version(void) {
+        static char buf[64];
+
+        if (!buf[0])
+                (void) snprintf(buf, sizeof(buf), "libgpiod %s (API v2)", gpiod_api_version());
+        return buf;
+}

@@ -92,6 +92,9 @@ const char *gpio_line_describe(GpioLine *l);
 /* Where a kernel line was found: "offset 17 of gpiochip4 [pinctrl-rp1]"; NULL when simulated. */
 const char *gpio_line_where(GpioLine *l);
 
+/* The kernel GPIO backend built in, with the libgpiod loaded: "libgpiod 2.2.1 (API v2)". */
+const char *gpio_backend_version(void);
+
 /* Drives an output dark, flushes its trace, releases the line. Accepts NULL, returns NULL. */
 GpioLine *gpio_line_free(GpioLine *l);
 DEFINE_TRIVIAL_CLEANUP_FUNC(GpioLine *, gpio_line_free);
