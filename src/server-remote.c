@@ -14,12 +14,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/pidfd.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -35,15 +34,30 @@
 #include "server.h"
 
 /* how long blinkupd-https may take to exit once its connection is closed */
-#define HELPER_EXIT_TIMEOUT_MSEC 5000
-/* beyond the operation's own deadline, which blinkupd-https keeps */
-#define CALL_MARGIN_USEC (30 * USEC_PER_SEC)
+#define HELPER_EXIT_TIMEOUT_USEC (5 * USEC_PER_SEC)
+/* beyond the operation's own deadline, which blinkupd-https keeps: time for its answer to
+ * arrive. Past it the daemon ends the operation itself, and kills blinkupd-https. */
+#define ANSWER_MARGIN_USEC (500 * USEC_PER_MSEC)
+
+/* One blinkupd-https process, from its start until it has been reaped. Its child event source
+ * is floating (owned by the event loop) and frees the Helper when it goes, so a helper that is
+ * being retired needs no owner and no one waits for it: it is reaped whenever it exits, and
+ * killed if it has not HELPER_EXIT_TIMEOUT_USEC after its connection was closed. */
+typedef struct Helper {
+        Server *server; /* NULL once retired */
+        pid_t pid;
+        sd_event_source *child; /* floating */
+        sd_event_source *kill_timer;
+} Helper;
 
 struct ServerOp {
         Server *server;
         uint64_t id;
+        const char *method;
         sd_bus *bus; /* the connection the call went out on (it may be an old one, closing) */
         sd_bus_slot *slot;
+        sd_event_source *deadline; /* the operation's own deadline, whatever the helper does */
+        uint64_t deadline_usec; /* relative, for the message */
         server_callback_t callback;
         void *userdata;
         ServerOp *prev, *next;
@@ -55,8 +69,7 @@ struct Server {
         ServerConfig config; /* the strings owned; the keys erased when freed */
 
         sd_bus *bus;
-        pid_t pid;
-        sd_event_source *child;
+        Helper *helper; /* the current one */
         unsigned starts;
 
         uint64_t next_id;
@@ -96,44 +109,22 @@ _noreturn_ static void helper_exec(int fd, pid_t parent, int max_fd, char *const
         _exit(127);
 }
 
-/* Waits for a blinkupd-https whose connection is closed to exit; kills it when it does not. */
-static void helper_reap(pid_t pid) {
-        int fd = pidfd_open(pid, 0);
+static void helper_destroy(void *userdata) {
+        Helper *h = userdata;
 
-        if (fd >= 0) {
-                struct pollfd p = { .fd = fd, .events = POLLIN };
-                int r;
-
-                do
-                        r = poll(&p, 1, HELPER_EXIT_TIMEOUT_MSEC);
-                while (r < 0 && errno == EINTR);
-                if (r == 0) {
-                        log_warning("blinkupd-https (PID %d) did not exit within %d ms of its connection "
-                                    "closing; killing it.",
-                                    (int) pid, HELPER_EXIT_TIMEOUT_MSEC);
-                        (void) kill(pid, SIGKILL);
-                }
-                safe_close(fd);
-        } else /* no pidfd: it is asked to go, and waited for */
-                (void) kill(pid, SIGTERM);
-        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-                ;
-}
-
-/* close_bus: when the daemon is done with it. Otherwise blinkupd-https stopped: requests still
- * waiting on the connection keep a reference to it, and end as sd-bus finishes closing it. */
-static void helper_forget(Server *s, bool close_bus) {
-        s->bus = close_bus ? sd_bus_flush_close_unref(s->bus) : sd_bus_unref(s->bus);
-        s->child = sd_event_source_disable_unref(s->child);
-        if (s->pid > 0)
-                helper_reap(s->pid);
-        s->pid = 0;
+        if (h->server && h->server->helper == h)
+                h->server->helper = NULL;
+        sd_event_source_disable_unref(h->kill_timer);
+        free(h);
 }
 
 static int on_helper_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
-        Server *s = userdata;
+        Helper *h = userdata;
+        bool current = h->server && h->server->helper == h;
 
-        if (si->si_code == CLD_EXITED)
+        if (!current)
+                log_debug("blinkupd-https (PID %d), retired, has exited.", (int) si->si_pid);
+        else if (si->si_code == CLD_EXITED)
                 log_warning("blinkupd-https (PID %d), the factory server client, exited with status %d; "
                             "the next request starts it again.",
                             (int) si->si_pid, si->si_status);
@@ -141,9 +132,80 @@ static int on_helper_exit(sd_event_source *source, const siginfo_t *si, void *us
                 log_warning("blinkupd-https (PID %d), the factory server client, was ended by signal "
                             "SIG%s; the next request starts it again.",
                             (int) si->si_pid, sigabbrev_np(si->si_status) ?: "?");
-        s->pid = 0; /* reaped by sd-event */
-        s->child = sd_event_source_disable_unref(s->child);
-        /* its requests end when the bus notices the connection closed */
+        /* reaped by sd-event; its requests end when the bus notices the connection closed. The
+         * source, floating, holds the only reference to itself: take one, give up the floating
+         * one, and drop it, which frees h (helper_destroy) once this callback has returned. */
+        sd_event_source_ref(source);
+        (void) sd_event_source_set_floating(source, false);
+        sd_event_source_disable_unref(source);
+        return 0;
+}
+
+static int on_helper_kill_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        Helper *h = userdata;
+
+        log_warning("blinkupd-https (PID %d) did not exit within %" PRIu64 " s of its connection closing; "
+                    "killing it.",
+                    (int) h->pid, HELPER_EXIT_TIMEOUT_USEC / USEC_PER_SEC);
+        (void) kill(h->pid, SIGKILL);
+        return 0;
+}
+
+/* The current blinkupd-https is done with; nothing waits for it.
+ * kill_now (it missed a deadline): killed at once. Requests still waiting on its connection end
+ * as sd-bus sees the connection close (the daemon keeps it attached while they refer to it).
+ * Otherwise (reload, exit, or it stopped already): an open connection is closed, so that it
+ * exits when it reads the end, and it is killed if it has not exited in
+ * HELPER_EXIT_TIMEOUT_USEC. A connection that is closing already is only let go of: requests
+ * still on it end as sd-bus finishes closing it. */
+static void helper_retire(Server *s, bool kill_now) {
+        Helper *h = s->helper;
+        int r;
+
+        if (!kill_now && s->bus && sd_bus_is_open(s->bus) > 0)
+                s->bus = sd_bus_close_unref(s->bus);
+        else
+                s->bus = sd_bus_unref(s->bus);
+        if (!h)
+                return;
+        s->helper = NULL;
+        h->server = NULL;
+        if (kill_now) {
+                (void) kill(h->pid, SIGKILL);
+                return;
+        }
+        r = sd_event_add_time_relative(s->event, &h->kill_timer, CLOCK_MONOTONIC, HELPER_EXIT_TIMEOUT_USEC,
+                                       10 * USEC_PER_MSEC, on_helper_kill_timer, h);
+        if (r == -ESTALE) /* the event loop has ended: the daemon is exiting */
+                (void) kill(h->pid, SIGTERM);
+        else if (r < 0) {
+                log_warning_errno(r, "Cannot time the exit of blinkupd-https (PID %d), killing it: %m",
+                                  (int) h->pid);
+                (void) kill(h->pid, SIGKILL);
+        }
+}
+
+/* Watches a started blinkupd-https until it is reaped. */
+static int helper_watch(Server *s, pid_t pid) {
+        sd_event_source *child = NULL;
+        Helper *h;
+        int r;
+
+        h = calloc(1, sizeof(*h));
+        if (!h)
+                return -ENOMEM;
+        h->server = s;
+        h->pid = pid;
+        r = sd_event_add_child(s->event, &child, pid, WEXITED, on_helper_exit, h);
+        if (r < 0) {
+                free(h);
+                return r;
+        }
+        (void) sd_event_source_set_destroy_callback(child, helper_destroy);
+        (void) sd_event_source_set_floating(child, true);
+        sd_event_source_unref(child); /* the event loop's now */
+        h->child = child;
+        s->helper = h;
         return 0;
 }
 
@@ -184,7 +246,7 @@ static int helper_start(Server *s) {
         int pair[2], max_fd, r;
         pid_t parent = getpid(), pid;
 
-        helper_forget(s, false);
+        helper_retire(s, false);
         if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
                 return log_error_errno(-errno, "Cannot create the connection to blinkupd-https: %m");
         child_fd = pair[1];
@@ -205,13 +267,15 @@ static int helper_start(Server *s) {
                 return log_error_errno(-errno, "Cannot start blinkupd-https: %m");
         if (pid == 0)
                 helper_exec(child_fd, parent, max_fd, argv);
-        s->pid = pid;
         s->starts++;
         safe_close(TAKE_FD(child_fd));
 
-        r = sd_event_add_child(s->event, &s->child, pid, WEXITED, on_helper_exit, s);
-        if (r < 0)
-                log_warning_errno(r, "Cannot watch blinkupd-https (PID %d): %m", (int) pid);
+        r = helper_watch(s, pid);
+        if (r < 0) { /* it could never be reaped, nor killed on time: not kept */
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return log_error_errno(r, "Cannot watch blinkupd-https (PID %d): %m", (int) pid);
+        }
         r = sd_bus_start(bus);
         if (r >= 0)
                 r = sd_bus_attach_event(bus, s->event, SD_EVENT_PRIORITY_NORMAL);
@@ -242,6 +306,7 @@ static void op_unlink(ServerOp *op) {
 static void op_free(ServerOp *op) {
         op_unlink(op);
         op->slot = sd_bus_slot_unref(op->slot);
+        op->deadline = sd_event_source_disable_unref(op->deadline);
         op->bus = sd_bus_unref(op->bus);
         free(op);
 }
@@ -298,6 +363,56 @@ static int on_op_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_erro
         return 0;
 }
 
+/* Ends op with a timeout and this message, and frees it. */
+_printf_(2, 3) static void op_fail_timeout(ServerOp *op, const char *format, ...) {
+        Server *s = op->server;
+        ServerResult res = { .kind = SERVER_ERROR_TIMEOUT };
+        va_list ap;
+
+        va_start(ap, format);
+        (void) vsnprintf(res.message, sizeof(res.message), format, ap);
+        va_end(ap);
+        op_unlink(op);
+        op->callback(s, &res, op->userdata);
+        op_free(op);
+}
+
+/* The operation's deadline passed with no answer: blinkupd-https is stuck (stopped, spinning, or
+ * it never finished its handshake). The operation fails now, and the helper is killed, so that
+ * the next request starts a new one; the other requests it had fail with it, saying why. */
+static int on_op_deadline(sd_event_source *source, uint64_t usec, void *userdata) {
+        ServerOp *op = userdata;
+        Server *s = op->server;
+        _cleanup_(sd_bus_unrefp) sd_bus *stuck = NULL;
+        const char *method = op->method;
+        char span[32];
+
+        (void) snprintf(span, sizeof(span), "%.1f s", (double) op->deadline_usec / (double) USEC_PER_SEC);
+        if (op->bus == s->bus && s->helper) {
+                log_warning("blinkupd-https (PID %d) did not answer %s within its deadline of %s; killing it.",
+                            (int) s->helper->pid, method, span);
+                stuck = sd_bus_ref(s->bus);
+                helper_retire(s, true);
+        }
+        op_fail_timeout(op,
+                        "%s: no answer from blinkupd-https, the factory server client, within the deadline of "
+                        "%s; it was killed, and the next request starts it again",
+                        method, span);
+
+        /* the callbacks may start requests: those go to a new helper, never to the stuck one */
+        for (ServerOp *other; stuck;) {
+                for (other = s->ops; other && other->bus != stuck; other = other->next)
+                        ;
+                if (!other)
+                        break;
+                op_fail_timeout(other,
+                                "%s: no answer from blinkupd-https, the factory server client: it was killed, "
+                                "as it did not answer %s within its deadline of %s",
+                                other->method, method, span);
+        }
+        return 0;
+}
+
 /* token_id: Confirm's argument; its deadline is the confirmation's, the others' one attempt's */
 static int op_call(Server *s, const char *method, const char *token_id, server_callback_t cb, void *userdata,
                    ServerOp **ret_op) {
@@ -317,6 +432,8 @@ static int op_call(Server *s, const char *method, const char *token_id, server_c
                 return -ENOMEM;
         op->server = s;
         op->id = ++s->next_id;
+        op->method = method;
+        op->deadline_usec = deadline_usec;
         op->callback = cb;
         op->userdata = userdata;
         op->bus = sd_bus_ref(s->bus);
@@ -327,9 +444,15 @@ static int op_call(Server *s, const char *method, const char *token_id, server_c
                 r = sd_bus_message_append(m, "t", op->id);
         if (r >= 0 && token_id)
                 r = sd_bus_message_append(m, "s", token_id);
+        /* sd-bus's own timeout does not run while the connection is still authenticating: the
+         * deadline is a timer of the event loop's, sd-bus's only a later backstop */
         if (r >= 0)
                 r = sd_bus_call_async(s->bus, &op->slot, m, on_op_reply, op,
-                                      deadline_usec + CALL_MARGIN_USEC);
+                                      deadline_usec + ANSWER_MARGIN_USEC + HELPER_EXIT_TIMEOUT_USEC);
+        if (r >= 0)
+                r = sd_event_add_time_relative(s->event, &op->deadline, CLOCK_MONOTONIC,
+                                               deadline_usec + ANSWER_MARGIN_USEC, 10 * USEC_PER_MSEC,
+                                               on_op_deadline, op);
         if (r < 0) {
                 op_free(op);
                 return log_error_errno(r, "Cannot send the %s request to blinkupd-https: %m", method);
@@ -441,7 +564,7 @@ Server *server_free(Server *s) {
                 return NULL;
         while (s->ops)
                 op_free(s->ops);
-        helper_forget(s, true);
+        helper_retire(s, false);
         config_clear(&s->config);
         free(s->path);
         sd_event_unref(s->event);

@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Fault classes of the daemon, each with the real daemon, the real blinkupd-https and the real
+HTTPS test server on a private bus of a real dbus-daemon (tests/test-faults.sh): a factory
+server client that stops answering, stale tokens, hostile Retry-After values, an exhausted
+attempt ID space, a reload of what only a restart can change, hostile files in the state
+directory.
+
+Bounds on elapsed time below are there to tell "ended by its own deadline" from "held for
+half a minute or more" (the faults these cases guard against); they leave several times the
+expected time as slack, so a busy machine does not fail them.
+
+Usage: test-faults.py [CASE...]   (environment: top_builddir, top_srcdir)
+"""
+
+import os
+import signal
+import stat
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import (ERR, Daemon, Failure, FactoryServer, adopt_orphans, attempt_id, check,  # noqa: E402
+                     end_children, https_pid, vcd_last_level, wait_for)
+
+# TimeoutSec=2 in the test configuration: an attempt's deadline is 3 x TimeoutSec
+ATTEMPT_DEADLINE = 6.0
+
+
+def gone(pid):
+    """The process no longer exists (reaped), or is a zombie waiting to be."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
+
+
+def blinkup_finished(d, timeout=60):
+    t0 = time.monotonic()
+    rc, out, err = d.call("BlinkUp")
+    check(rc == 0, "BlinkUp failed: " + err)
+    aid = attempt_id(out)
+    fin = d.wait_signal("Finished", lambda a: a[0] == aid, timeout)
+    return aid, fin, time.monotonic() - t0
+
+
+# ---- 1. a factory server client that stops answering ----
+
+def case_stuck_helper(w, srv):
+    """blinkupd-https stopped (SIGSTOP) while idle: the attempt ends by its own deadline, the
+    stuck helper is killed and replaced, and the next attempt succeeds."""
+    srv.reset()
+    d = Daemon(w, srv)
+    try:
+        wait_for(lambda: d.prop("FactoryStatus") == "verified", 10, "FactoryStatus verified at start")
+        pid = wait_for(lambda: https_pid(d.proc.pid), 5, "blinkupd-https")
+        os.kill(pid, signal.SIGSTOP)
+        aid, fin, took = blinkup_finished(d)
+        check(fin[1] is False and fin[2] == ERR + "Timeout", "Finished: %r" % (fin,))
+        check("blinkupd-https" in fin[3] and "killed" in fin[3], "the message does not say what happened: %r"
+              % (fin[3],))
+        # by its own deadline (6 s), not the deadline plus half a minute
+        check(took < ATTEMPT_DEADLINE + 12, "the attempt took %.1f s with a stopped helper" % took)
+        wait_for(lambda: gone(pid), 10, "the stopped blinkupd-https to be killed")
+        check(d.events(aid) == ["started", "failed"], "record: %r" % d.events(aid))
+        check(vcd_last_level(d.trace) == "1", "the LED is not dark")
+        # replaced: the next attempt works
+        aid2, fin2, _ = blinkup_finished(d)
+        check(fin2[1] is True, "the attempt after the stuck helper failed: %r" % (fin2,))
+        pid2 = https_pid(d.proc.pid)
+        check(pid2 and pid2 != pid, "blinkupd-https was not started again")
+    finally:
+        check(d.stop() == 0, "blinkupd did not exit cleanly")
+
+
+def case_helper_no_handshake(w, srv):
+    """A factory server client that never completes its D-Bus handshake (it reads nothing):
+    every attempt still ends by its deadline, and each such helper is killed."""
+    srv.reset()
+    pids = os.path.join(w, "mute-helper.pids")
+    mute = os.path.join(w, "mute-helper")
+    with open(mute, "w") as f:
+        f.write("#!/bin/sh\necho $$ >>%s\nexec sleep 600\n" % pids)
+    os.chmod(mute, 0o755)
+    saved = os.environ["BLINKUPD_HTTPS_PATH"]
+    os.environ["BLINKUPD_HTTPS_PATH"] = mute
+    try:
+        d = Daemon(w, srv)
+    finally:
+        os.environ["BLINKUPD_HTTPS_PATH"] = saved
+    try:
+        for _ in range(2):
+            aid, fin, took = blinkup_finished(d)
+            check(fin[1] is False and fin[2] == ERR + "Timeout", "Finished: %r" % (fin,))
+            check("blinkupd-https" in fin[3], "the message does not name blinkupd-https: %r" % (fin[3],))
+            check(took < ATTEMPT_DEADLINE + 12, "the attempt took %.1f s with a mute helper" % took)
+            check(d.events(aid) == ["started", "failed"], "record: %r" % d.events(aid))
+        with open(pids) as f:
+            started = [int(p) for p in f.read().split()]
+        check(len(started) >= 2, "the mute helper was not replaced: %r" % started)
+        # all but the newest are killed (the newest waits for the next request's deadline)
+        for p in started[:-1]:
+            wait_for(lambda: gone(p), 10, "mute helper %d to be killed" % p)
+        check(d.prop("State") == "idle", "not idle")
+    finally:
+        check(d.stop() == 0, "blinkupd did not exit cleanly")
+
+
+def case_reload_stuck_helper(w, srv):
+    """A reload while blinkupd-https is stopped: the reload does not wait for the old helper
+    (the loop goes on serving), the old one is killed a few seconds later, the new one works."""
+    srv.reset()
+    d = Daemon(w, srv)
+    try:
+        wait_for(lambda: d.prop("FactoryStatus") == "verified", 10, "FactoryStatus verified at start")
+        pid = wait_for(lambda: https_pid(d.proc.pid), 5, "blinkupd-https")
+        os.kill(pid, signal.SIGSTOP)
+        os.mkdir(d.conf + ".d")
+        with open(os.path.join(d.conf + ".d", "50-timeout.conf"), "w") as f:
+            f.write("[Server]\nTimeoutSec=3\n")
+        rc, out, err = d.call("Reload")
+        check(rc == 0, "Reload failed: " + err)
+        # the reload returned while the old helper is still there: nothing waited for it
+        check(not gone(pid), "the reload waited for the stopped blinkupd-https to be killed")
+        rc, out, err = d.call("Clear")
+        check(rc == 0, "Clear after the reload: " + err)
+        fin = d.wait_signal("Finished", lambda a: a[0] == attempt_id(out), 30)
+        check(fin[1] is True, "Clear after the reload failed: %r" % (fin,))
+        aid, fin, _ = blinkup_finished(d)
+        check(fin[1] is True, "BlinkUp after the reload failed: %r" % (fin,))
+        wait_for(lambda: gone(pid), 15, "the old, stopped blinkupd-https to be killed")
+        check("did not exit within 5 s of its connection closing" in d.stderr(), "no word of killing it")
+    finally:
+        check(d.stop() == 0, "blinkupd did not exit cleanly")
+
+
+CASES = [v for k, v in sorted(globals().items()) if k.startswith("case_")]
+
+
+def main():
+    selected = sys.argv[1:]
+    work = tempfile.mkdtemp(prefix="blinkupd-faults-")
+    adopt_orphans()
+    srv = FactoryServer(work)
+    passed = failed = 0
+    try:
+        for case in CASES:
+            name = case.__name__[5:]
+            if selected and name not in selected:
+                continue
+            t0 = time.monotonic()
+            try:
+                case(work, srv)
+                passed += 1
+                print("PASS: %s (%.1f s)" % (name, time.monotonic() - t0), flush=True)
+            except Exception as e:  # a failure, or an unexpected error: both fail the case
+                failed += 1
+                print("FAIL: %s: %s" % (name, e), flush=True)
+    finally:
+        srv.stop()
+        end_children()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
