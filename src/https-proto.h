@@ -28,8 +28,8 @@
 /* url, production, login_key, api_key, plan_id, fixture_id, ca_file, timeout, connect timeout,
  * attempt timeout, confirm timeout, confirm interval (µs), allow_insecure_http; "" for NULL */
 #define HTTPS_PROTO_OPEN_SIGNATURE "sbssssstttttb"
-/* kind, message, plan_id, token_id, device_id, http_status */
-#define HTTPS_PROTO_RESULT_SIGNATURE "ussssx"
+/* kind, message, plan_id, token_id, device_id, http_status, token_expires_usec */
+#define HTTPS_PROTO_RESULT_SIGNATURE "ussssxt"
 
 /* The installed blinkupd-https; the environment variable BLINKUPD_HTTPS_PATH overrides it (for
  * running from the build tree). */

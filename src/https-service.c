@@ -56,7 +56,8 @@ static void on_result(Server *s, const ServerResult *r, void *userdata) {
 
         p->op = NULL; /* freed by the server after this returns */
         k = sd_bus_reply_method_return(p->call, HTTPS_PROTO_RESULT_SIGNATURE, (uint32_t) r->kind, r->message,
-                                       r->plan_id, r->token_id, r->device_id, (int64_t) r->http_status);
+                                       r->plan_id, r->token_id, r->device_id, (int64_t) r->http_status,
+                                       r->token_expires_usec);
         if (k < 0)
                 log_warning_errno(k, "Cannot answer request %" PRIu64 ": %m", p->id);
         pending_free(p);

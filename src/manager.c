@@ -30,6 +30,12 @@
 
 /* A prefetched token older than this is replaced before it is used. */
 #define PREFETCH_MAX_AGE_USEC (10 * 60 * USEC_PER_SEC)
+/* A token is blinked only if it is still good this long after its frame would end: the device
+ * enrolls with it after it has joined the network. */
+#define TOKEN_EXPIRY_MARGIN_USEC (60 * USEC_PER_SEC)
+/* A prefetched token is replaced this long before the margin above would refuse it: time for a
+ * blink of the longest frame with all its retries. */
+#define PREFETCH_EXPIRY_LEAD_USEC (2 * 60 * USEC_PER_SEC)
 /* How long the transmitter may overrun its waveform before the watchdog stops being fed. */
 #define TRANSMITTER_GRACE_USEC (5 * USEC_PER_SEC)
 
@@ -71,12 +77,14 @@ struct Manager {
         bool attempt_clear;
         ServerOp *op;
         char token_id[17], plan_id[17];
+        uint64_t token_expires_usec; /* CLOCK_REALTIME; 0: the server gave no expiry */
         uint64_t blink_started_usec, blink_duration_usec;
 
         /* PrefetchToken=yes */
         ServerOp *prefetch_op;
         bool prefetched;
         char prefetch_token_id[17], prefetch_plan_id[17];
+        uint64_t prefetch_expires_usec;
         uint64_t prefetch_usec;
 
         Confirmation *confirmations;
@@ -113,6 +121,12 @@ const char *factory_status_to_string(FactoryStatus s) {
 static uint64_t now_usec(void) {
         struct timespec ts;
         clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
+}
+
+static uint64_t realtime_usec(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
         return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / NSEC_PER_USEC;
 }
 
@@ -208,6 +222,7 @@ static void attempt_reset(Manager *m) {
         m->op = server_op_cancel(m->op);
         m->attempt_clear = false;
         m->token_id[0] = m->plan_id[0] = 0;
+        m->token_expires_usec = 0;
         set_state(m, MANAGER_IDLE);
 }
 
@@ -305,6 +320,34 @@ static void confirm_start(Manager *m, uint64_t id, const char *token_id) {
 
 /* ---- blinking ---- */
 
+/* A token that expires before its frame would end, plus the time the device needs to enroll
+ * with it, is not blinked: the attempt fails (true), saying when it expires. */
+static bool token_expires_too_soon(Manager *m, uint64_t blink_usec) {
+        uint64_t now = realtime_usec(), until = m->token_expires_usec;
+        char msg[256], when[64];
+        struct tm tm;
+        time_t t;
+
+        if (until == 0 || until >= now + blink_usec + TOKEN_EXPIRY_MARGIN_USEC)
+                return false;
+        t = (time_t) (until / USEC_PER_SEC);
+        if (!gmtime_r(&t, &tm) || strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                (void) snprintf(when, sizeof(when), "%" PRIu64 " s after the epoch", until / USEC_PER_SEC);
+        if (until <= now)
+                (void) snprintf(msg, sizeof(msg),
+                                "The enrollment token %s expired at %s, %" PRIu64 " s ago: nothing is blinked.",
+                                m->token_id, when, (now - until) / USEC_PER_SEC);
+        else
+                (void) snprintf(msg, sizeof(msg),
+                                "The enrollment token %s expires at %s, in %" PRIu64 " s: before its frame "
+                                "(%.1f s) and the %" PRIu64 " s the device needs to enroll are over; nothing is "
+                                "blinked.",
+                                m->token_id, when, (until - now) / USEC_PER_SEC, (double) blink_usec / USEC_PER_SEC,
+                                TOKEN_EXPIRY_MARGIN_USEC / USEC_PER_SEC);
+        attempt_fail(m, FIXTURE_ERROR_SERVER, msg);
+        return true;
+}
+
 static void blink_start(Manager *m) {
         const Config *c = m->config;
         FrameRequest req = {};
@@ -339,9 +382,13 @@ static void blink_start(Manager *m) {
                 return;
         }
 
+        m->blink_duration_usec = w.duration_ns / NSEC_PER_USEC * (1 + c->realtime.timing_fault_retries);
+        if (!m->attempt_clear && token_expires_too_soon(m, m->blink_duration_usec)) {
+                waveform_done(&w);
+                return;
+        }
         set_state(m, MANAGER_BLINKING);
         m->blink_started_usec = now_usec();
-        m->blink_duration_usec = w.duration_ns / NSEC_PER_USEC * (1 + c->realtime.timing_fault_retries);
         r = transmitter_start(m->transmitter, &w);
         waveform_done(&w);
         if (r < 0) {
@@ -431,12 +478,13 @@ static int on_transmitter(sd_event_source *s, int fd, uint32_t revents, void *us
 static void prefetch_schedule(Manager *m, uint64_t delay_usec);
 
 /* The token is on disk before it is on the LED: false (the attempt failed) when it cannot be. */
-static bool take_token(Manager *m, const char *plan_id, const char *token_id) {
+static bool take_token(Manager *m, const char *plan_id, const char *token_id, uint64_t expires_usec) {
         char msg[160];
         int r;
 
         (void) snprintf(m->plan_id, sizeof(m->plan_id), "%s", plan_id);
         (void) snprintf(m->token_id, sizeof(m->token_id), "%s", token_id);
+        m->token_expires_usec = expires_usec;
         r = record_append_token(m->record, m->attempt_id, token_id, plan_id);
         if (r >= 0)
                 return true;
@@ -464,7 +512,7 @@ static void on_token(Server *s, const ServerResult *res, void *userdata) {
         }
         if (factory_mode(m))
                 set_factory_status(m, FACTORY_STATUS_VERIFIED);
-        if (take_token(m, res->plan_id, res->token_id))
+        if (take_token(m, res->plan_id, res->token_id, res->token_expires_usec))
                 blink_start(m);
         if (m->config->server.prefetch_token)
                 prefetch_schedule(m, 0);
@@ -486,19 +534,45 @@ static void on_verified(Server *s, const ServerResult *res, void *userdata) {
                 attempt_fail(m, FIXTURE_ERROR_SERVER, "The token request could not be started.");
 }
 
+/* How long a prefetched token may be kept from now: PREFETCH_MAX_AGE_USEC, less when it expires
+ * sooner (0: not at all). */
+static uint64_t prefetch_keep_usec(uint64_t expires_usec) {
+        uint64_t now = realtime_usec(), lead = TOKEN_EXPIRY_MARGIN_USEC + PREFETCH_EXPIRY_LEAD_USEC;
+
+        if (expires_usec == 0)
+                return PREFETCH_MAX_AGE_USEC;
+        return expires_usec > now + lead ? MIN(expires_usec - now - lead, PREFETCH_MAX_AGE_USEC) : 0;
+}
+
+static bool prefetch_usable(Manager *m) {
+        return m->prefetched && now_usec() - m->prefetch_usec < PREFETCH_MAX_AGE_USEC &&
+               prefetch_keep_usec(m->prefetch_expires_usec) > 0;
+}
+
 static void on_prefetched(Server *s, const ServerResult *res, void *userdata) {
         Manager *m = userdata;
+        uint64_t keep;
 
         m->prefetch_op = NULL;
         if (res->kind == SERVER_OK) {
-                (void) snprintf(m->prefetch_plan_id, sizeof(m->prefetch_plan_id), "%s", res->plan_id);
-                (void) snprintf(m->prefetch_token_id, sizeof(m->prefetch_token_id), "%s", res->token_id);
-                m->prefetch_usec = now_usec();
-                m->prefetched = true;
                 if (factory_mode(m))
                         set_factory_status(m, FACTORY_STATUS_VERIFIED);
-                log_debug("Prefetched token %s.", res->token_id);
-                prefetch_schedule(m, PREFETCH_MAX_AGE_USEC);
+                keep = prefetch_keep_usec(res->token_expires_usec);
+                if (keep == 0) {
+                        log_warning("The prefetched token %s expires too soon to be kept; another is asked for in "
+                                    "30 s, or at the next attempt.",
+                                    res->token_id);
+                        prefetch_schedule(m, 30 * USEC_PER_SEC);
+                        return;
+                }
+                (void) snprintf(m->prefetch_plan_id, sizeof(m->prefetch_plan_id), "%s", res->plan_id);
+                (void) snprintf(m->prefetch_token_id, sizeof(m->prefetch_token_id), "%s", res->token_id);
+                m->prefetch_expires_usec = res->token_expires_usec;
+                m->prefetch_usec = now_usec();
+                m->prefetched = true;
+                log_debug("Prefetched token %s, kept for %" PRIu64 " s at most.", res->token_id,
+                          keep / USEC_PER_SEC);
+                prefetch_schedule(m, keep); /* replaced before it is too old, or expires */
                 return;
         }
         if (res->kind == SERVER_ERROR_NOT_FACTORY_FIXTURE)
@@ -582,9 +656,9 @@ int manager_blinkup(Manager *m, bool clear, uint64_t *ret_attempt_id, sd_bus_err
                 return 0;
         }
 
-        if (m->prefetched && now_usec() - m->prefetch_usec < PREFETCH_MAX_AGE_USEC) {
+        if (prefetch_usable(m)) {
                 m->prefetched = false;
-                if (take_token(m, m->prefetch_plan_id, m->prefetch_token_id))
+                if (take_token(m, m->prefetch_plan_id, m->prefetch_token_id, m->prefetch_expires_usec))
                         blink_start(m);
                 prefetch_schedule(m, 0);
                 return 0;

@@ -327,6 +327,7 @@ static void result_from_reply(sd_bus_message *m, ServerResult *res) {
         const char *message, *plan_id, *token_id, *device_id;
         const sd_bus_error *e = sd_bus_message_get_error(m);
         int64_t status;
+        uint64_t expires;
         uint32_t kind;
         int r;
 
@@ -337,7 +338,7 @@ static void result_from_reply(sd_bus_message *m, ServerResult *res) {
                 return;
         }
         r = sd_bus_message_read(m, HTTPS_PROTO_RESULT_SIGNATURE, &kind, &message, &plan_id, &token_id,
-                                &device_id, &status);
+                                &device_id, &status, &expires);
         if (r < 0 || kind >= _SERVER_ERROR_KIND_MAX || strlen(message) >= sizeof(res->message) ||
             !id_ok(plan_id) || !id_ok(token_id) || !id_ok(device_id)) {
                 (void) snprintf(res->message, sizeof(res->message),
@@ -350,6 +351,7 @@ static void result_from_reply(sd_bus_message *m, ServerResult *res) {
         strcpy(res->token_id, token_id);
         strcpy(res->device_id, device_id);
         res->http_status = (long) status;
+        res->token_expires_usec = expires;
 }
 
 static int on_op_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {

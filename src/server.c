@@ -694,6 +694,9 @@ static int op_handle_success(ServerOp *op) {
                                        r == -ENOMEM ? "enroll: out of memory" : err.message);
                 memcpy(op->result.plan_id, e.plan_id, sizeof(e.plan_id));
                 memcpy(op->result.token_id, e.token_id, sizeof(e.token_id));
+                if (e.have_expires_at) /* one in 1970 or before is long past, not "none" */
+                        op->result.token_expires_usec =
+                                e.expires_at > 0 ? (uint64_t) e.expires_at * USEC_PER_SEC : 1;
                 log_debug("Server: enrollment token %s for plan %s.", e.token_id, e.plan_id);
                 return op_succeed(op);
         }

@@ -60,6 +60,7 @@ typedef struct ServerResult {
         char message[256]; /* human, no secrets */
         char plan_id[17], token_id[17], device_id[17];
         long http_status; /* of the last response; 0 when none came */
+        uint64_t token_expires_usec; /* the token's expires_at, CLOCK_REALTIME; 0 when not given */
 } ServerResult;
 
 typedef void (*server_callback_t)(Server *s, const ServerResult *r, void *userdata);

@@ -48,6 +48,8 @@ SETTINGS (--config JSON at start, or POST /_control/mode at run time; merged int
                                            POST /_control/claim
     claim_error      null                  {"code", "message"}: tokens end in "error" instead
     device_id        null                  the device ID of claims (default: random)
+    token_expires_in 3600                  seconds from now to an enrollment token's expires_at
+                                           (negative: issued expired)
     faults           []                    the misbehaviour list (replaces the current one)
 
 FAULTS: each entry applies to requests matching "method" (optional) and "path" (exact, or a
@@ -115,6 +117,7 @@ DEFAULT_SETTINGS = {
     "claim_delay": 2.0,
     "claim_error": None,
     "device_id": None,
+    "token_expires_in": 3600,
     "faults": [],
 }
 
@@ -520,7 +523,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             with st.lock:
                 st.enroll_tokens[token_id] = rec
             return self.send_json(201, {"plan_id": plan, "token_id": token_id,
-                                        "expires_at": iso(time.time() + 3600)})
+                                        "expires_at": iso(time.time() + settings["token_expires_in"])})
 
         m = re.fullmatch(r"/enroll/([^/]+)", path)
         if method == "GET" and m:

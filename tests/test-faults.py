@@ -136,6 +136,62 @@ def case_reload_stuck_helper(w, srv):
         check(d.stop() == 0, "blinkupd did not exit cleanly")
 
 
+# ---- 2. stale tokens ----
+
+def lit_edges(trace):
+    """How many times the active-low LED of the trace was lit."""
+    with open(trace) as f:
+        return sum(1 for line in f if line.startswith("0!"))
+
+
+def case_expired_token(w, srv):
+    """A token that has expired, or expires before its frame and the device's enrollment would
+    be over, is never flashed: the attempt fails saying when it expires, the LED stays dark."""
+    d = Daemon(w, srv)
+    try:
+        for expires_in, words in ((-120, "expired at"), (20, "before its frame")):
+            srv.reset(token_expires_in=expires_in)
+            aid, fin, _ = blinkup_finished(d)
+            check(fin[1] is False and fin[2] == ERR + "Server", "Finished: %r" % (fin,))
+            check(words in fin[3] and "nothing is blinked" in fin[3], "message: %r" % (fin[3],))
+            check(lit_edges(d.trace) == 0, "the LED was lit for a stale token")
+            check(d.events(aid)[-1] == "failed", "record: %r" % d.events(aid))
+        # a token good for long enough is blinked
+        srv.reset(token_expires_in=600)
+        aid, fin, _ = blinkup_finished(d)
+        check(fin[1] is True, "a token good for 10 minutes was refused: %r" % (fin,))
+        check(lit_edges(d.trace) > 0, "the LED was never lit")
+    finally:
+        srv.reset(token_expires_in=3600)
+        check(d.stop() == 0, "blinkupd did not exit cleanly")
+
+
+def case_prefetch_refreshed_before_expiry(w, srv):
+    """A prefetched token is replaced before it would expire, not kept its 10 minutes."""
+    # 60 s margin + 120 s lead: a token good for 185 s is kept 5 s
+    srv.reset(token_expires_in=185)
+    d = Daemon(w, srv, extra="[Server]\nPrefetchToken=yes\n")
+    try:
+        enrolls = lambda: [r for r in srv.requests() if r["method"] == "POST" and r["api_path"] == "/enroll"]
+        wait_for(lambda: len(enrolls()) >= 1, 15, "the first prefetch")
+        wait_for(lambda: len(enrolls()) >= 2, 40, "the prefetched token to be replaced before it expires")
+        # a token that expires too soon to be kept is not used for an attempt
+        srv.reset(token_expires_in=100)
+        wait_for(lambda: "expires too soon to be kept" in d.stderr(), 40, "a short-lived prefetch refused")
+        t = srv.tokens()
+        before = {x["token_id"] for x in (t.get("tokens") if isinstance(t, dict) else t)}
+        srv.reset(token_expires_in=3600)
+        aid, fin, _ = blinkup_finished(d)
+        check(fin[1] is True, "BlinkUp failed: %r" % (fin,))
+        token_line = [l for l in d.record() if " attempt=%d " % aid in l and " event=token " in l]
+        check(token_line, "no token in the record")
+        check(before and not any(tok in token_line[0] for tok in before),
+              "a token issued before was blinked: %s" % token_line[0])
+    finally:
+        srv.reset(token_expires_in=3600)
+        check(d.stop() == 0, "blinkupd did not exit cleanly")
+
+
 CASES = [v for k, v in sorted(globals().items()) if k.startswith("case_")]
 
 
