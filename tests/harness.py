@@ -37,6 +37,66 @@ class Failure(Exception):
     pass
 
 
+# ---- every process a test starts ends with the test run ----
+
+def adopt_orphans():
+    """Makes this process the reaper of its orphaned descendants (PR_SET_CHILD_SUBREAPER), so
+    that end_children() finds a background process a daemon's wrapper left behind too."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _children():
+    me = str(os.getpid())
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                stat = f.read()
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        # the fields after the command's name, which may contain anything: state, ppid, ...
+        fields = stat[stat.rfind(")") + 2:].split()
+        if fields[1] == me and fields[0] != "Z":
+            found.append((int(pid), cmd))
+    return found
+
+
+def end_children():
+    """Kills every process of this run still there (direct children and, after
+    adopt_orphans(), orphaned descendants) and prints each one: a test that fails half-way must
+    not leave a daemon or a polling shell running. Returns how many there were."""
+    ended = 0
+    for _ in range(20):
+        left = _children()
+        if not left:
+            break
+        for pid, cmd in left:
+            print("ended a process left running: %d %s" % (pid, cmd[:200]), flush=True)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        ended += len(left)
+        # reap them (and let their children be reparented here)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                time.sleep(0.05)
+    return ended
+
+
 def check(cond, what):
     if not cond:
         raise Failure(what)
@@ -142,9 +202,18 @@ StateDirectory={self.state}
                                     stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         threading.Thread(target=self._read_monitor, daemon=True).start()
         time.sleep(0.3)
+        self.proc = None
+        try:
+            self._start()
+        except BaseException:
+            # nothing of a daemon that did not come up is left running
+            self.stop(signal.SIGKILL)
+            raise
+
+    def _start(self):
         self.proc = subprocess.Popen(WRAPPER + [BLINKUPD, "--user-bus", "--config=" + self.conf],
                                      stdout=self.log, stderr=self.log, env=dict(os.environ, BLINKUPD_LOG_LEVEL="debug"))
-        wait_for(lambda: self.proc.poll() is not None or busctl("status", NAME)[0] == 0, 10, "the bus name")
+        wait_for(lambda: self.proc.poll() is not None or name_owned(NAME), 10, "the bus name")
         check(self.proc.poll() is None, "blinkupd exited at start: " + self.stderr())
         if WRAPPER:
             # valgrind runs the daemon some 30 times slower: its start-up TLS exchange with the
@@ -213,7 +282,7 @@ StateDirectory={self.state}
             f.write(data)
 
     def stop(self, sig=signal.SIGTERM):
-        if self.proc.poll() is None:
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(sig)
             try:
                 self.proc.wait(15)
@@ -222,7 +291,7 @@ StateDirectory={self.state}
                 self.proc.wait()
         self.mon.terminate()
         self.mon.wait(5)
-        return self.proc.returncode
+        return self.proc.returncode if self.proc is not None else None
 
 
 def https_pid(daemon_pid):
@@ -247,6 +316,15 @@ def https_pid(daemon_pid):
 def busctl(*args):
     p = subprocess.run(["busctl", "--user"] + list(args), capture_output=True, text=True, timeout=30)
     return p.returncode, p.stdout.strip(), p.stderr.strip()
+
+
+def name_owned(name):
+    """Whether NAME has an owner on the bus, asked of the bus itself (NameHasOwner): `busctl
+    status NAME` also reads the owner's cgroup and fails without a cgroup file system."""
+    rc, out, err = busctl("call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                          "NameHasOwner", "s", name)
+    check(rc == 0 and out in ("b true", "b false"), "NameHasOwner %s: rc=%d %s %s" % (name, rc, out, err))
+    return out == "b true"
 
 
 def attempt_id(out):

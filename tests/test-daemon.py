@@ -23,7 +23,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import (WRAPPER, BLINKUPCTL, BLINKUPD, ERR, LOGIN_KEY, NAME, PASSWORD, PATH, SRC, Daemon, Failure,  # noqa: E402
-                     FactoryServer, attempt_id, busctl, check, decode, https_pid, vcd_last_level, wait_for)
+                     FactoryServer, adopt_orphans, attempt_id, busctl, check, decode, end_children, https_pid,
+                     name_owned, vcd_last_level, wait_for)
 
 # ---- the cases ----
 
@@ -266,7 +267,7 @@ def case_attempt_ids_continue(w, srv):
     p = subprocess.Popen(WRAPPER + [BLINKUPD, "--user-bus", "--config=" + d.conf], stdout=subprocess.DEVNULL,
                          stderr=subprocess.DEVNULL)
     try:
-        wait_for(lambda: busctl("status", NAME)[0] == 0, 10, "the bus name")
+        wait_for(lambda: name_owned(NAME), 10, "the bus name")
         rc, out, err = busctl("call", NAME, PATH, NAME, "Cancel")
         check(rc == 0, "Cancel when idle: " + err)
         check(json.loads(busctl("--json=short", "get-property", NAME, PATH, NAME, "LastAttemptId")[1])["data"] == first,
@@ -456,6 +457,7 @@ CASES = [v for k, v in sorted(globals().items()) if k.startswith("case_")]
 def main():
     selected = sys.argv[1:]
     work = tempfile.mkdtemp(prefix="blinkupd-test-")
+    adopt_orphans()
     srv = FactoryServer(work)
     passed = failed = 0
     try:
@@ -473,6 +475,7 @@ def main():
                 print("FAIL: %s: %s" % (name, e), flush=True)
     finally:
         srv.stop()
+        end_children()
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0
 

@@ -38,7 +38,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 from harness import (BLINKUPCTL, BLINKUPD, ERR, NAME, PATH, SERVER, Daemon, Failure, FactoryServer,  # noqa: E402
-                     attempt_id, busctl, check, decode, vcd_last_level, wait_for)
+                     attempt_id, busctl, check, decode, name_owned, vcd_last_level, wait_for)
 
 RESULTS = {"passed": 0, "failed": 0, "skipped": 0}
 FIGURES = []
@@ -283,7 +283,7 @@ def area_config(w, srv):
         r = subprocess.run([BLINKUPD, "--user-bus", "--config=" + p], capture_output=True, text=True, timeout=30)
         check(r.returncode != 0, "blinkupd started on it")
         check(re.search(expect, r.stderr), "blinkupd stderr does not match %r: %s" % (expect, r.stderr[-600:]))
-        check(busctl("status", NAME)[0] != 0, "the bus name is owned")
+        check(not name_owned(NAME), "the bus name is owned")
 
     sub("config/main-no-sections", main_file, "# nothing here\n", r"Line: not set|URL: not set")
     sub("config/main-only-wifi", main_file, "[WiFi]\nSSID=x\n", r"URL: not set")
@@ -635,7 +635,7 @@ def area_gpio(w, srv):
         for word in words:
             check(word in r.stderr, "the message does not name %r: %s" % (word, r.stderr.strip()[-400:]))
         check(time.monotonic() - t0 < 10, "refusing took %.1f s" % (time.monotonic() - t0))
-        check(busctl("status", NAME)[0] != 0, "the bus name is owned")
+        check(not name_owned(NAME), "the bus name is owned")
         print("    " + r.stderr.strip().splitlines()[-1], flush=True)
 
     sub("gpio/led-chip-missing", refuses, "led-chip", "[LED]\nChip=gpiochip99\nLine=17\n", ["gpiochip99", "17", "led"])
@@ -704,7 +704,7 @@ def restart_and_continue(d, last):
         check(re.match(r"\S+ attempt=\d+ event=[a-z]+( |$)", line), "a record line does not parse: %r" % line)
     p = subprocess.Popen([BLINKUPD, "--user-bus", "--config=" + d.conf], stdout=d.log, stderr=d.log)
     d.proc = p
-    wait_for(lambda: p.poll() is not None or busctl("status", NAME)[0] == 0, 15, "the restarted daemon")
+    wait_for(lambda: p.poll() is not None or name_owned(NAME), 15, "the restarted daemon")
     check(p.poll() is None, "the restarted daemon exited: " + d.stderr()[-400:])
     check(d.prop("LastAttemptId") >= last, "LastAttemptId %d < %d" % (d.prop("LastAttemptId"), last))
     aid = still_serving(d)
@@ -794,8 +794,11 @@ def state_dir_case(w, srv, kind):
         probe = "mount -t tmpfs -o size=64k tmpfs /mnt && umount /mnt"
         setup = "mount -t tmpfs -o size=256k,mode=0700 tmpfs \"$S\" || exit 1; "
         action = "dd if=/dev/zero of=\"$S/filler\" bs=4k 2>/dev/null; true"
+    # the fault waits for the flag in the background; it ends with the daemon ($$ is the shell
+    # that becomes blinkupd), so a case that fails before the flag leaves no shell polling
     script = (STATE_FROM_ARGS + setup +
-              "(while [ ! -e %s ]; do sleep 0.05; done; %s; touch %s) &" % (flag, action, done))
+              "(while [ ! -e %s ]; do kill -0 $$ 2>/dev/null || exit 0; sleep 0.05; done; %s; touch %s) &"
+              % (flag, action, done))
     wrapper = mount_wrapper(w, kind, script, probe)
     saved = harness.BLINKUPD
     harness.BLINKUPD = wrapper
@@ -904,6 +907,7 @@ AREAS = {"config": area_config, "server": area_server, "dbus": area_dbus, "gpio"
 def main():
     selected = sys.argv[1:] or list(AREAS)
     work = tempfile.mkdtemp(prefix="blinkupd-rob-")
+    harness.adopt_orphans()
     srv = FactoryServer(work)
     t0 = time.monotonic()
     try:
@@ -915,6 +919,7 @@ def main():
                 print("FAIL: %s: %s" % (name, e), flush=True)
     finally:
         srv.stop()
+        harness.end_children()
     for f in FIGURES:
         print("figure: " + f)
     total = RESULTS["passed"] + RESULTS["failed"] + RESULTS["skipped"]
