@@ -23,8 +23,12 @@
 
 #define BACKOFF_FIRST_USEC (250 * USEC_PER_MSEC)
 #define BACKOFF_MAX_USEC (4 * USEC_PER_SEC)
+/* Retry-After: what a 429 without one (or with one that is neither form) waits; the longest
+ * wait that is waited (a longer one is waited this long, if the deadline allows); the largest
+ * figure kept, for the message */
 #define RETRY_AFTER_DEFAULT_SEC 1
 #define RETRY_AFTER_MAX_SEC 3600
+#define RETRY_AFTER_SATURATE_SEC INT64_C(999999999999)
 /* an access token is renewed this long before it expires (at most a tenth of its life) */
 #define TOKEN_MARGIN_USEC (60 * USEC_PER_SEC)
 #define TOKEN_LIFE_MAX_SEC (UINT64_C(366) * 24 * 3600)
@@ -72,7 +76,7 @@ struct ServerOp {
         char *response;
         size_t response_size;
         bool too_large;
-        long retry_after_sec;
+        int64_t retry_after_sec; /* -1: none */
         char content_type[64];
         char location[128];
         char error_buffer[CURL_ERROR_SIZE];
@@ -302,6 +306,29 @@ static bool header_is(const char *line, size_t n, const char *name, const char *
         return true;
 }
 
+/* Retry-After (RFC 9110, 10.2.3): delay-seconds, or an HTTP-date in any of its three forms
+ * (curl_getdate() reads them). The seconds asked for from now, saturated; -1 for neither. */
+static int64_t retry_after_parse(const char *v, size_t len) {
+        char buf[64];
+        time_t t, now;
+        int64_t sec = 0;
+        size_t i;
+
+        if (len == 0 || len >= sizeof(buf))
+                return -1;
+        for (i = 0; i < len && isdigit((unsigned char) v[i]); i++)
+                sec = sec >= RETRY_AFTER_SATURATE_SEC / 10 ? RETRY_AFTER_SATURATE_SEC : sec * 10 + (v[i] - '0');
+        if (i == len)
+                return MIN(sec, RETRY_AFTER_SATURATE_SEC);
+        memcpy(buf, v, len);
+        buf[len] = 0;
+        t = curl_getdate(buf, NULL);
+        if (t == (time_t) -1)
+                return -1;
+        now = time(NULL);
+        return t > now ? MIN((int64_t) (t - now), RETRY_AFTER_SATURATE_SEC) : 0;
+}
+
 static size_t on_header(char *line, size_t size, size_t nitems, void *userdata) {
         ServerOp *op = userdata;
         size_t n = size * nitems;
@@ -314,17 +341,9 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata) 
                 op->content_type[0] = op->location[0] = 0;
                 return n;
         }
-        if (header_is(line, n, "Retry-After", &v, &len)) {
-                long sec = 0;
-                size_t i;
-
-                for (i = 0; i < len && isdigit((unsigned char) v[i]) && sec <= RETRY_AFTER_MAX_SEC; i++)
-                        sec = sec * 10 + (v[i] - '0');
-                if (i > 0 && i == len)
-                        op->retry_after_sec = MIN(sec, (long) RETRY_AFTER_MAX_SEC);
-                else
-                        op->retry_after_sec = RETRY_AFTER_DEFAULT_SEC; /* an HTTP date, or junk */
-        } else if (header_is(line, n, "Content-Type", &v, &len))
+        if (header_is(line, n, "Retry-After", &v, &len))
+                op->retry_after_sec = retry_after_parse(v, len); /* -1 (junk): as if there were none */
+        else if (header_is(line, n, "Content-Type", &v, &len))
                 (void) snprintf(op->content_type, sizeof(op->content_type), "%.*s",
                                 (int) MIN(len, (size_t) 63), v);
         else if (header_is(line, n, "Location", &v, &len)) {
@@ -787,14 +806,15 @@ static int op_handle_response(ServerOp *op, CURLcode result) {
         }
 
         if (status == 429) {
-                long sec = op->retry_after_sec >= 0 ? op->retry_after_sec : RETRY_AFTER_DEFAULT_SEC;
-                uint64_t delay = (uint64_t) sec * USEC_PER_SEC;
+                int64_t sec = op->retry_after_sec >= 0 ? op->retry_after_sec : RETRY_AFTER_DEFAULT_SEC;
+                uint64_t delay = (uint64_t) MIN(sec, (int64_t) RETRY_AFTER_MAX_SEC) * USEC_PER_SEC;
 
-                log_debug("Server: %s: HTTP 429, waiting %ld s as asked.", what, sec);
+                log_debug("Server: %s: HTTP 429, waiting %" PRIu64 " s (asked: %" PRId64 " s).", what,
+                          delay / USEC_PER_SEC, sec);
                 if (op_schedule(op, delay))
                         return 0;
                 return op_fail(op, SERVER_ERROR_SERVER,
-                               "%s: HTTP 429: %s; the server asks to wait %ld s, beyond the deadline of %s",
+                               "%s: HTTP 429: %s; the server asks to wait %" PRId64 " s, beyond the deadline of %s",
                                what, text, sec,
                                format_span(a, sizeof(a), op->deadline_usec - op->started_usec));
         }

@@ -13,7 +13,9 @@ expected time as slack, so a busy machine does not fail them.
 Usage: test-faults.py [CASE...]   (environment: top_builddir, top_srcdir)
 """
 
+import email.utils
 import os
+import re
 import signal
 import stat
 import sys
@@ -189,6 +191,45 @@ def case_prefetch_refreshed_before_expiry(w, srv):
               "a token issued before was blinked: %s" % token_line[0])
     finally:
         srv.reset(token_expires_in=3600)
+        check(d.stop() == 0, "blinkupd did not exit cleanly")
+
+
+# ---- 3. hostile Retry-After ----
+
+def case_retry_after(w, srv):
+    """Retry-After of any size, and in the HTTP-date form: a wait beyond the deadline fails at
+    once with the real figure; a date a moment away is waited for; junk is a short wait."""
+    d = Daemon(w, srv)
+
+    def enrolls():
+        return sum(1 for r in srv.requests() if r["method"] == "POST" and r["api_path"] == "/enroll")
+
+    def with_retry_after(value, count):
+        srv.reset(faults=[{"method": "POST", "path": "/enroll", "action": "status", "status": 429,
+                           "headers": {"Retry-After": value}, "count": count}])
+        return blinkup_finished(d)
+
+    try:
+        wait_for(lambda: d.prop("FactoryStatus") == "verified", 10, "FactoryStatus verified at start")
+        # far beyond an hour, as seconds or as a date: failed at once, the figure as asked
+        for value, figure in (("99999999", "99999999 s"), ("Fri, 31 Dec 2100 23:59:59 GMT", None)):
+            aid, fin, _ = with_retry_after(value, -1)
+            check(fin[1] is False and fin[2] == ERR + "Server", "Retry-After %s: Finished: %r" % (value, fin))
+            m = re.search(r"the server asks to wait (\d+) s, beyond the deadline", fin[3])
+            check(m, "Retry-After %s: message %r" % (value, fin[3]))
+            check(int(m.group(1)) > 2 * 10 ** 9 if figure is None else m.group(0).find(figure) > 0,
+                  "Retry-After %s: the figure is wrong: %r" % (value, fin[3]))
+            check(enrolls() == 1, "Retry-After %s: retried %d times instead of failing at once" % (value, enrolls()))
+        # a date two seconds away (RFC 9110's IMF-fixdate): waited for, then it works
+        aid, fin, _ = with_retry_after(email.utils.formatdate(time.time() + 2, usegmt=True), 1)
+        check(fin[1] is True, "Retry-After as a near date: %r" % (fin,))
+        check(enrolls() == 2, "Retry-After as a near date: %d enroll requests" % enrolls())
+        # neither form: a short wait, then it works
+        aid, fin, _ = with_retry_after("soon, maybe", 1)
+        check(fin[1] is True, "Retry-After junk: %r" % (fin,))
+        check(enrolls() == 2, "Retry-After junk: %d enroll requests" % enrolls())
+    finally:
+        srv.reset()
         check(d.stop() == 0, "blinkupd did not exit cleanly")
 
 
