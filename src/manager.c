@@ -634,6 +634,11 @@ int manager_blinkup(Manager *m, bool clear, uint64_t *ret_attempt_id, sd_bus_err
                                          m->attempt_id, manager_state_to_string(m->state));
 
         id = record_allocate_attempt_id(m->record);
+        if (id == 0)
+                return sd_bus_error_setf(error, FIXTURE_ERROR_RECORD,
+                                         "No attempt ID is left in the record (the last is %" PRIu64 "); "
+                                         "restart with a new record.",
+                                         UINT64_MAX);
         r = record_append_started(m->record, id, clear ? "clear" : "factory");
         if (r < 0)
                 /* no blink without a record */
@@ -1094,6 +1099,12 @@ int manager_start(Manager *m) {
         int r;
 
         r = record_open(dir, &m->record);
+        if (r == -EOVERFLOW)
+                return log_error_errno(r, "Cannot use the attempt record in %s: its attempt IDs are used up (the "
+                                       "last is %" PRIu64 "), and IDs are never handed out twice. Move %s "
+                                       "aside (blinkupctl history --state-dir= still reads it) to start a new "
+                                       "record at 1.",
+                                       dir, UINT64_MAX, RECORD_FILENAME);
         if (r < 0)
                 return log_error_errno(r, "Cannot open the attempt record in %s: %m", dir);
         m->last_attempt_id = record_last_attempt_id(m->record);

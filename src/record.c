@@ -353,6 +353,8 @@ int record_open(const char *dir, Record **ret) {
         k = scan_fd(r->fd, &r->last_id);
         if (k < 0)
                 return k;
+        if (r->last_id == UINT64_MAX)
+                return -EOVERFLOW; /* no ID is left: IDs are never handed out twice */
 
         *ret = TAKE_PTR(r);
         return 0;
@@ -371,6 +373,8 @@ uint64_t record_last_attempt_id(const Record *r) {
 }
 
 uint64_t record_allocate_attempt_id(Record *r) {
+        if (r->last_id == UINT64_MAX)
+                return 0;
         return ++r->last_id;
 }
 

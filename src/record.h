@@ -93,7 +93,7 @@ static inline void record_freep(Record **r) {
 uint64_t record_last_attempt_id(const Record *r);
 
 /* Hand out the next attempt ID (last + 1); it stays used even if nothing is appended. */
-uint64_t record_allocate_attempt_id(Record *r);
+uint64_t record_allocate_attempt_id(Record *r); /* 0: none left (the last was UINT64_MAX) */
 
 /* Append one line: the event and n key/value fields. Returns 0 once the line is on stable
  * storage, or -errno (-ENOSPC, -EROFS, -EIO, ...): the event is then not recorded. -EINVAL

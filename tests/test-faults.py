@@ -18,12 +18,14 @@ import os
 import re
 import signal
 import stat
+import subprocess
 import sys
 import tempfile
 import time
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (ERR, Daemon, Failure, FactoryServer, adopt_orphans, attempt_id, check,  # noqa: E402
+from harness import (BLINKUPD, ERR, WRAPPER, Daemon, Failure, FactoryServer, adopt_orphans, attempt_id, check,  # noqa: E402
                      end_children, https_pid, vcd_last_level, wait_for)
 
 # TimeoutSec=2 in the test configuration: an attempt's deadline is 3 x TimeoutSec
@@ -231,6 +233,48 @@ def case_retry_after(w, srv):
     finally:
         srv.reset()
         check(d.stop() == 0, "blinkupd did not exit cleanly")
+
+
+# ---- 4. attempt IDs ----
+
+def record_line(attempt, event, **fields):
+    """A record line as blinkupd writes it (record.h), its CRC-32 computed here with zlib."""
+    text = "2026-12-01T08:00:00.000000Z attempt=%d event=%s" % (attempt, event)
+    for k, v in fields.items():
+        text += " %s=%s" % (k, v)
+    return "%s crc=%08x\n" % (text, zlib.crc32(text.encode()))
+
+
+def case_attempt_ids_exhausted(w, srv):
+    """The last ID of a 64-bit space is handed out once; then attempts are refused, and the
+    daemon does not start on such a record, saying what to do. IDs never wrap to 1."""
+    srv.reset()
+    top = 2 ** 64 - 1
+    state = tempfile.mkdtemp(prefix="state-", dir=w)
+    with open(os.path.join(state, "attempts.log"), "w") as f:
+        f.write(record_line(top - 1, "started", kind="clear"))
+        f.write(record_line(top - 1, "failed", error=ERR + "Cancelled", message="x"))
+    d = Daemon(w, srv, extra="[Daemon]\nStateDirectory=%s\n" % state)
+    try:
+        rc, out, err = d.call("Clear")
+        check(rc == 0, "Clear failed: " + err)
+        check(attempt_id(out) == top, "the attempt got ID %s, not %d" % (out, top))
+        fin = d.wait_signal("Finished", lambda a: a[0] == top, 30)
+        check(fin[1] is True, "Finished: %r" % (fin,))
+        for _ in range(2):
+            rc, out, err = d.call("Clear")
+            check(rc != 0 and "No attempt ID is left" in err, "an attempt after the last ID: %s %s" % (out, err))
+        with open(os.path.join(state, "attempts.log")) as f:
+            lines = f.read().splitlines()
+        check(len(lines) == 4 and all(" attempt=%d " % n in l for n, l in zip((top - 1, top - 1, top, top), lines)),
+              "the record is not the two old and two new lines: %r" % lines)
+    finally:
+        check(d.stop() == 0, "blinkupd did not exit cleanly")
+    p = subprocess.run(WRAPPER + [BLINKUPD, "--user-bus", "--config=" + d.conf], capture_output=True, text=True,
+                       timeout=60)
+    check(p.returncode != 0, "blinkupd started on a record whose IDs are used up")
+    check("attempt IDs are used up" in p.stderr and "Move attempts.log aside" in p.stderr,
+          "no clear message: " + p.stderr[-500:])
 
 
 CASES = [v for k, v in sorted(globals().items()) if k.startswith("case_")]
