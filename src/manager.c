@@ -1001,6 +1001,17 @@ int manager_reload(Manager *m, char **ret_message) {
                 (void) sd_notify(false, "READY=1");
                 return -EBUSY;
         }
+        /* the record (its file, its lock, its IDs) is the daemon's for its life */
+        if (!str_same(m->config->daemon.state_directory, c->daemon.state_directory)) {
+                if (asprintf(ret_message,
+                             "[Daemon] StateDirectory= changed from %s to %s: the attempt record moves only with a "
+                             "restart (systemctl restart blinkupd); nothing was reloaded.",
+                             m->config->daemon.state_directory, c->daemon.state_directory) < 0)
+                        *ret_message = NULL;
+                (void) sd_notify(false, "READY=1");
+                notify_status(m);
+                return -EINVAL;
+        }
 
         r = server_open(m, c, &server);
         if (r < 0) {

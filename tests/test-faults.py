@@ -277,6 +277,31 @@ def case_attempt_ids_exhausted(w, srv):
           "no clear message: " + p.stderr[-500:])
 
 
+# ---- 5. a reload of what needs a restart ----
+
+def case_reload_state_directory(w, srv):
+    """A new [Daemon] StateDirectory= is refused by Reload (it needs a restart), naming both
+    directories; the old configuration stays, and attempts go on being recorded where they were."""
+    srv.reset()
+    d = Daemon(w, srv)
+    try:
+        other = tempfile.mkdtemp(prefix="other-state-", dir=w)
+        os.mkdir(d.conf + ".d")
+        with open(os.path.join(d.conf + ".d", "50-state.conf"), "w") as f:
+            f.write("[WiFi]\nSSID=Line2\n[Daemon]\nStateDirectory=%s\n" % other)
+        rc, out, err = d.call("Reload")
+        check(rc != 0 and "StateDirectory= changed" in err and other in err and "restart" in err,
+              "Reload with a new StateDirectory=: %d %s" % (rc, err))
+        check(d.prop("SSID") == "Factory", "the rest of the new configuration was applied")
+        rc, out, err = d.call("Clear")
+        aid = attempt_id(out)
+        d.wait_signal("Finished", lambda a: a[0] == aid, 30)
+        check("blinked" in d.events(aid), "the attempt is not in the old record: %r" % d.record())
+        check(not os.path.exists(os.path.join(other, "attempts.log")), "a record was started in the new directory")
+    finally:
+        check(d.stop() == 0, "blinkupd did not exit cleanly")
+
+
 CASES = [v for k, v in sorted(globals().items()) if k.startswith("case_")]
 
 
