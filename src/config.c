@@ -94,6 +94,7 @@ static const ConfigItem config_items[] = {
         { "Server", "ConnectTimeoutSec", parse_unsigned, OFF(server.connect_timeout_sec), "5", 1, 3600 },
         { "Server", "ConfirmTimeoutSec", parse_unsigned, OFF(server.confirm_timeout_sec), "120", 1, 86400 },
         { "Server", "ConfirmIntervalSec", parse_unsigned, OFF(server.confirm_interval_sec), "1", 1, 3600 },
+        { "Server", "MaxConfirmations", parse_unsigned, OFF(server.max_confirmations), "32", 1, 1024 },
         { "Server", "PrefetchToken", parse_bool, OFF(server.prefetch_token), "no" },
         { "Server", "AllowInsecureHttp", parse_bool, OFF(server.allow_insecure_http), "no" },
 
@@ -956,27 +957,15 @@ static int loader_parse_dropins(Loader *l, const char *dir) {
 /* Reads a secret file, refusing one that others can read. Errors name file:line: key. */
 static int load_secret(Loader *l, const char *file, unsigned line, const char *key, const char *path,
                        char **ret) {
-        struct stat st;
+        char buf[64];
         int r;
 
-        if (stat(path, &st) < 0)
-                return loader_message(l, true, file, line, key, "%s: %s", path, strerror(errno));
-        if (!S_ISREG(st.st_mode))
-                return loader_message(l, true, file, line, key, "%s is not a regular file", path);
-        if (!secret_mode_is_private(&st))
-                return loader_message(l, true, file, line, key,
-                                      "%s is readable by other users (chmod 0600 or 0640)", path);
         r = secret_read_file(path, ret);
-        if (r == -EBADMSG)
-                return loader_message(l, true, file, line, key,
-                                      "%s: the first line is empty or contains a NUL byte", path);
-        if (r == -EFBIG)
-                return loader_message(l, true, file, line, key, "%s is larger than %d bytes", path,
-                                      SECRET_SIZE_MAX);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return loader_message(l, true, file, line, key, "%s: %s", path, strerror(-r));
+                return loader_message(l, true, file, line, key, "%s: %s", path,
+                                      secret_error_reason(r, buf, sizeof(buf)));
         return 0;
 }
 
@@ -1442,9 +1431,10 @@ int config_dump(const Config *c, FILE *f) {
         if (c->server.fixture_id_derived)
                 fprintf(f, "# FixtureId= is derived from /etc/machine-id\n");
         fprintf(f, "CAFile=%s\n", str(c->server.ca_file));
-        fprintf(f, "TimeoutSec=%u\nConnectTimeoutSec=%u\nConfirmTimeoutSec=%u\nConfirmIntervalSec=%u\n",
+        fprintf(f, "TimeoutSec=%u\nConnectTimeoutSec=%u\nConfirmTimeoutSec=%u\nConfirmIntervalSec=%u\n"
+                   "MaxConfirmations=%u\n",
                 c->server.timeout_sec, c->server.connect_timeout_sec, c->server.confirm_timeout_sec,
-                c->server.confirm_interval_sec);
+                c->server.confirm_interval_sec, c->server.max_confirmations);
         fprintf(f, "PrefetchToken=%s\nAllowInsecureHttp=%s\n", c->server.prefetch_token ? "yes" : "no",
                 c->server.allow_insecure_http ? "yes" : "no");
 

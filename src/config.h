@@ -118,6 +118,7 @@ typedef struct Config {
                 unsigned connect_timeout_sec; /* ConnectTimeoutSec=, 1..3600, default 5 */
                 unsigned confirm_timeout_sec; /* ConfirmTimeoutSec=, 1..86400, default 120 */
                 unsigned confirm_interval_sec; /* ConfirmIntervalSec=, 1..3600, default 1 */
+                unsigned max_confirmations; /* MaxConfirmations=, 1..1024, default 32 */
                 bool prefetch_token; /* PrefetchToken=, default no */
                 bool allow_insecure_http; /* AllowInsecureHttp=, default no */
         } server;

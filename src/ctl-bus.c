@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 #include <time.h>
@@ -1156,6 +1157,7 @@ int ctl_history(int argc, char *argv[]) {
         _cleanup_(freep) char *path = NULL;
         const char *dir = STATEDIR;
         History h = { .want = HISTORY_DEFAULT };
+        struct stat st;
         size_t device_width = strlen("DEVICE"), shown = 0;
         int c, r;
 
@@ -1198,9 +1200,18 @@ int ctl_history(int argc, char *argv[]) {
                 return CTL_EXIT_FAILURE;
         }
         h.path = path;
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        /* what the daemon writes is a regular file: not a link, not a FIFO (which would block) */
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
         if (fd < 0) {
-                fprintf(stderr, "blinkupctl: cannot read the attempt record %s: %m\n", path);
+                if (errno == ELOOP)
+                        fprintf(stderr, "blinkupctl: the attempt record %s is a symbolic link; not following it\n",
+                                path);
+                else
+                        fprintf(stderr, "blinkupctl: cannot read the attempt record %s: %m\n", path);
+                return CTL_EXIT_FAILURE;
+        }
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                fprintf(stderr, "blinkupctl: the attempt record %s is not a regular file\n", path);
                 return CTL_EXIT_FAILURE;
         }
 

@@ -298,8 +298,23 @@ static void on_confirmed(Server *s, const ServerResult *res, void *userdata) {
 }
 
 static void confirm_start(Manager *m, uint64_t id, const char *token_id) {
-        Confirmation *c;
+        Confirmation *c, *oldest = NULL;
+        unsigned n = 0;
         int r;
+
+        /* the oldest is the last: new ones go to the front */
+        for (c = m->confirmations; c; c = c->next, n++)
+                oldest = c;
+        if (n >= m->config->server.max_confirmations) { /* the oldest gives way */
+                ServerResult res = { .kind = SERVER_ERROR_TIMEOUT };
+
+                (void) snprintf(res.message, sizeof(res.message),
+                                "the confirmation was given up for attempt %" PRIu64 "'s: %u confirmations were "
+                                "running, MaxConfirmations=%u",
+                                id, n, m->config->server.max_confirmations);
+                oldest->op = server_op_cancel(oldest->op);
+                on_confirmed(m->server, &res, oldest); /* recorded and signalled as not confirmed */
+        }
 
         c = calloc(1, sizeof(*c));
         if (!c) {
@@ -1116,6 +1131,13 @@ int manager_start(Manager *m) {
                                        "aside (blinkupctl history --state-dir= still reads it) to start a new "
                                        "record at 1.",
                                        dir, UINT64_MAX, RECORD_FILENAME);
+        if (r == -ELOOP)
+                return log_error_errno(r, "Cannot open the attempt record in %s: %s is a symbolic link, which is "
+                                       "not followed; put the record itself there.",
+                                       dir, RECORD_FILENAME);
+        if (r == -EBADFD)
+                return log_error_errno(r, "Cannot open the attempt record in %s: %s is not a regular file.", dir,
+                                       RECORD_FILENAME);
         if (r < 0)
                 return log_error_errno(r, "Cannot open the attempt record in %s: %m", dir);
         m->last_attempt_id = record_last_attempt_id(m->record);

@@ -272,7 +272,7 @@ int record_scan_last_id(const char *dir, uint64_t *ret) {
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return -errno;
-        fd = openat(dfd, RECORD_FILENAME, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        fd = openat(dfd, RECORD_FILENAME, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
         if (fd < 0) {
                 if (errno != ENOENT)
                         return -errno;
@@ -313,13 +313,14 @@ int record_open(const char *dir, Record **ret) {
                 return -errno;
 
         for (unsigned tries = 0;; tries++) {
-                fd = openat(dfd, RECORD_FILENAME, O_RDWR | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+                fd = openat(dfd, RECORD_FILENAME, O_RDWR | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
                 if (fd >= 0)
                         break;
                 if (errno != ENOENT || tries >= 3)
                         return -errno;
                 fd = openat(dfd, RECORD_FILENAME,
-                            O_RDWR | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_CREAT | O_EXCL, 0640);
+                            O_RDWR | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW | O_CREAT | O_EXCL,
+                            0640);
                 if (fd >= 0) {
                         created = true;
                         break;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "macro.h"
@@ -16,12 +17,19 @@
 int secret_read_file(const char *path, char **ret) {
         _cleanup_(closep) int fd = -1;
         char buf[SECRET_SIZE_MAX + 1];
+        struct stat st;
         size_t n = 0;
         char *s;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
         if (fd < 0)
                 return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        if (st.st_mode & S_IROTH)
+                return -EPERM;
 
         for (;;) {
                 ssize_t k = read(fd, buf + n, sizeof(buf) - n);
@@ -58,6 +66,24 @@ int secret_read_file(const char *path, char **ret) {
         return 0;
 }
 
+const char *secret_error_reason(int error, char *buf, size_t size) {
+        switch (error) {
+        case -ELOOP:
+                return "a symbolic link, which is not followed; name the file itself";
+        case -EBADFD:
+                return "not a regular file";
+        case -EPERM:
+                return "readable by other users, refusing to use it (chmod 0600 or 0640)";
+        case -EBADMSG:
+                return "empty, or the first line is empty or contains a NUL byte";
+        case -EFBIG:
+                (void) snprintf(buf, size, "larger than %d bytes", SECRET_SIZE_MAX);
+                return buf;
+        default:
+                return strerror(-error);
+        }
+}
+
 _printf_(2, 3) static int secret_error(char **ret_error, const char *format, ...) {
         va_list ap;
 
@@ -74,7 +100,6 @@ _printf_(2, 3) static int secret_error(char **ret_error, const char *format, ...
 
 int secret_load(const char *path, const char *credential_name, char **ret, char **ret_error) {
         _cleanup_(freep) char *cred = NULL;
-        struct stat st;
         char *s = NULL;
         int r;
 
@@ -91,32 +116,11 @@ int secret_load(const char *path, const char *credential_name, char **ret, char 
                 path = cred;
         }
 
-        if (stat(path, &st) < 0) {
-                r = -errno;
-                secret_error(ret_error, "%s: %s", path, strerror(-r));
-                return r;
-        }
-        if (!S_ISREG(st.st_mode)) {
-                secret_error(ret_error, "%s: not a regular file", path);
-                return -EBADFD;
-        }
-        if (!secret_mode_is_private(&st)) {
-                secret_error(ret_error, "%s: readable by others (mode %04o), refusing to use it; "
-                             "make it private, e.g. chmod o-rwx", path, (unsigned) (st.st_mode & 07777));
-                return -EPERM;
-        }
-
         r = secret_read_file(path, &s);
-        if (r == -EBADMSG) {
-                secret_error(ret_error, "%s: empty, or the first line is empty or contains a NUL byte", path);
-                return r;
-        }
-        if (r == -EFBIG) {
-                secret_error(ret_error, "%s: larger than %d bytes", path, SECRET_SIZE_MAX);
-                return r;
-        }
         if (r < 0) {
-                secret_error(ret_error, "%s: %s", path, strerror(-r));
+                char buf[64];
+
+                secret_error(ret_error, "%s: %s", path, secret_error_reason(r, buf, sizeof(buf)));
                 return r;
         }
         *ret = s;

@@ -7,13 +7,14 @@
 #define SECRET_SIZE_MAX 4096
 
 /* Reads a secret from a file: the first line, without its line ending. The buffer is erased
- * when freed with erase_and_free(). -EBADMSG when empty, -EFBIG when too large. */
+ * when freed with erase_and_free(). The file is opened first and checked after, on what was
+ * opened: a symbolic link is not followed (-ELOOP), a FIFO or device does not block the reader
+ * (-EBADFD: not a regular file), a file that others may read is refused (-EPERM). -EBADMSG when
+ * the first line is empty, -EFBIG when the file is too large. */
 int secret_read_file(const char *path, char **ret);
 
-/* True when nobody but the owner (and the owner's group) can read the file. */
-static inline bool secret_mode_is_private(const struct stat *st) {
-        return (st->st_mode & S_IROTH) == 0;
-}
+/* What secret_read_file()'s error means, for "<path>: <reason>". */
+const char *secret_error_reason(int error, char *buf, size_t size);
 
 /* Loads a secret for a key such as LoginKeyFile=: from path when set, otherwise from the
  * systemd credential $CREDENTIALS_DIRECTORY/<credential_name>. A file that others may read

@@ -362,6 +362,7 @@ static const KeyCase key_cases[] = {
         { "Server", "ConnectTimeoutSec", NULL, "1", NULL, "3601", "\"3601\" is not in the range 1..3600" },
         { "Server", "ConfirmTimeoutSec", NULL, "86400", NULL, "-1", "\"-1\" is not a number" },
         { "Server", "ConfirmIntervalSec", NULL, "60", NULL, "1.5", "\"1.5\" is not a number" },
+        { "Server", "MaxConfirmations", NULL, "1024", NULL, "0", "\"0\" is not in the range 1..1024" },
         { "Server", "PrefetchToken", NULL, "true", "yes", "ja",
           "\"ja\" is not a boolean (yes/no, true/false, on/off, 1/0)" },
         { "Server", "AllowInsecureHttp", NULL, "1", "yes", "yes please",
@@ -897,7 +898,7 @@ START_TEST(test_secret_files) {
         ck_assert_int_eq(chmod(login, 0644), 0);
         ck_assert_int_ge(
                 asprintf(&expected,
-                         "test.conf:5: LoginKeyFile: %s is readable by other users (chmod 0600 or 0640)",
+                         "test.conf:5: LoginKeyFile: %s: readable by other users, refusing to use it (chmod 0600 or 0640)",
                          login),
                 0);
         expect_error(text, expected);
@@ -911,7 +912,7 @@ START_TEST(test_secret_files) {
         free(expected);
         ck_assert_int_ge(
                 asprintf(&expected,
-                         "test.conf:5: LoginKeyFile: %s: the first line is empty or contains a NUL byte",
+                         "test.conf:5: LoginKeyFile: %s: empty, or the first line is empty or contains a NUL byte",
                          login),
                 0);
         expect_error(text, expected);
@@ -925,7 +926,7 @@ START_TEST(test_secret_files) {
         }
         free(expected);
         ck_assert_int_ge(
-                asprintf(&expected, "test.conf:5: LoginKeyFile: %s is larger than 4096 bytes", login), 0);
+                asprintf(&expected, "test.conf:5: LoginKeyFile: %s: larger than 4096 bytes", login), 0);
         expect_error(text, expected);
 
         /* missing, and a directory */
@@ -936,7 +937,27 @@ START_TEST(test_secret_files) {
         expect_error(text, expected);
         ck_assert_int_eq(mkdir(login, 0700), 0);
         free(expected);
-        ck_assert_int_ge(asprintf(&expected, "test.conf:5: LoginKeyFile: %s is not a regular file", login),
+        ck_assert_int_ge(asprintf(&expected, "test.conf:5: LoginKeyFile: %s: not a regular file", login),
+                         0);
+        expect_error(text, expected);
+
+        /* a FIFO put there: refused at once, never waited on (the test would time out) */
+        ck_assert_int_eq(rmdir(login), 0);
+        ck_assert_int_eq(mkfifo(login, 0600), 0);
+        expect_error(text, expected);
+
+        /* a symbolic link, even to a good file: not followed */
+        ck_assert_int_eq(unlink(login), 0);
+        {
+                _cleanup_(freep) char *real = write_text("real-login-key", 0600, "key\n");
+
+                ck_assert_int_eq(symlink(real, login), 0);
+        }
+        free(expected);
+        ck_assert_int_ge(asprintf(&expected,
+                                  "test.conf:5: LoginKeyFile: %s: a symbolic link, which is not followed; name the "
+                                  "file itself",
+                                  login),
                          0);
         expect_error(text, expected);
 }
@@ -1052,7 +1073,7 @@ START_TEST(test_credentials) {
         ck_assert_int_eq(chmod(lk, 0444), 0);
         _cleanup_(freep) char *expected = NULL;
         ck_assert_int_ge(asprintf(&expected,
-                                  "credential login-key: %s is readable by other users (chmod 0600 or 0640)",
+                                  "credential login-key: %s: readable by other users, refusing to use it (chmod 0600 or 0640)",
                                   lk),
                          0);
         expect_error(text, expected);

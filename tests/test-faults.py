@@ -302,6 +302,81 @@ def case_reload_state_directory(w, srv):
         check(d.stop() == 0, "blinkupd did not exit cleanly")
 
 
+# ---- 7. hostile files; a cap on confirmations ----
+
+def case_hostile_files(w, srv):
+    """attempts.log as a symbolic link: not followed, the daemon says so and does not start.
+    history of a FIFO: an error, never "no attempts". A FIFO in place of a secret file at a
+    reload: refused at once, the daemon goes on serving."""
+    srv.reset()
+    blinkupctl = os.path.join(os.path.dirname(BLINKUPD), "blinkupctl")
+    # the record a symbolic link (to a file that would be appended to)
+    state = tempfile.mkdtemp(prefix="state-", dir=w)
+    target = os.path.join(w, "elsewhere.log")
+    open(target, "w").close()
+    os.symlink(target, os.path.join(state, "attempts.log"))
+    d = Daemon(w, srv)
+    d.stop()
+    with open(d.conf, "a") as f:
+        f.write("[Daemon]\nStateDirectory=%s\n" % state)
+    p = subprocess.run(WRAPPER + [BLINKUPD, "--user-bus", "--config=" + d.conf], capture_output=True, text=True,
+                       timeout=60)
+    check(p.returncode != 0 and "attempts.log is a symbolic link" in p.stderr,
+          "blinkupd on a linked record: %d %s" % (p.returncode, p.stderr[-400:]))
+    check(os.path.getsize(target) == 0, "the link was followed and written to")
+    p = subprocess.run([blinkupctl, "history", "--state-dir=" + state], capture_output=True, text=True, timeout=30)
+    check(p.returncode != 0 and "symbolic link" in p.stderr, "history of a link: %d %s %s"
+          % (p.returncode, p.stdout, p.stderr))
+
+    # history of a FIFO
+    fifo_state = tempfile.mkdtemp(prefix="state-", dir=w)
+    os.mkfifo(os.path.join(fifo_state, "attempts.log"))
+    p = subprocess.run([blinkupctl, "history", "--state-dir=" + fifo_state], capture_output=True, text=True,
+                       timeout=30)
+    check(p.returncode != 0 and "not a regular file" in p.stderr and "No attempts" not in p.stdout,
+          "history of a FIFO: %d %s %s" % (p.returncode, p.stdout, p.stderr))
+
+    # a FIFO swapped in for the login key before a reload
+    d = Daemon(w, srv)
+    try:
+        key = os.path.join(d.dir, "login-key")
+        os.unlink(key)
+        os.mkfifo(key, 0o600)
+        rc, out, err = d.call("Reload")  # busctl's own timeout would end a hang: a hang fails below
+        check(rc != 0 and "login-key: not a regular file" in err, "Reload with a FIFO secret: %d %s" % (rc, err))
+        check(d.prop("State") == "idle", "not idle after the refused reload")
+        rc, out, err = d.call("Clear")
+        check(rc == 0, "Clear after the refused reload: " + err)
+        fin = d.wait_signal("Finished", lambda a: a[0] == attempt_id(out), 30)
+        check(fin[1] is True, "Clear after the refused reload failed: %r" % (fin,))
+    finally:
+        check(d.stop() == 0, "blinkupd did not exit cleanly")
+
+
+def case_confirmations_capped(w, srv):
+    """A server that never says "claimed", with a long ConfirmTimeoutSec=: confirmations do not
+    build up without bound; past MaxConfirmations= the oldest is given up, recorded and signalled
+    as such, and the others go on."""
+    srv.reset(claim_delay=None)
+    d = Daemon(w, srv, extra="[Server]\nConfirmTimeoutSec=3600\nConfirmIntervalSec=30\nMaxConfirmations=3\n")
+    try:
+        ids = []
+        for _ in range(4):
+            aid, fin, _ = blinkup_finished(d)
+            check(fin[1] is True, "BlinkUp %d failed: %r" % (len(ids) + 1, fin))
+            ids.append(aid)
+        fin = d.wait_signal("Finished", lambda a: a[0] == ids[0] and a[1] is False, 30)
+        check("given up" in fin[3] and "3 confirmations were running, MaxConfirmations=3" in fin[3],
+              "the oldest's end: %r" % (fin,))
+        check(d.events(ids[0])[-1] == "failed", "the given-up confirmation is not in the record: %r"
+              % d.events(ids[0]))
+        for aid in ids[1:]:
+            check(d.events(aid)[-1] == "blinked", "attempt %d: %r" % (aid, d.events(aid)))
+    finally:
+        srv.reset()
+        check(d.stop() == 0, "blinkupd did not exit cleanly")
+
+
 CASES = [v for k, v in sorted(globals().items()) if k.startswith("case_")]
 
 

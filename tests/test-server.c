@@ -1556,7 +1556,7 @@ START_TEST(test_load_secret) {
         write_file(path, "the-key\n", 0644);
         ck_assert_int_eq(server_load_secret(path, "login-key", &s, &err), -EPERM);
         ck_assert_ptr_null(s);
-        ck_assert_ptr_nonnull(strstr(err, "readable by others (mode 0644)"));
+        ck_assert_ptr_nonnull(strstr(err, "readable by other users, refusing to use it"));
         ck_assert_ptr_nonnull(strstr(err, path));
         ck_assert_ptr_null(strstr(err, "the-key\n"));
         free(err);
