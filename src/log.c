@@ -3,11 +3,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
 static int max_level = LOG_INFO;
-static bool prefix;
+static bool prefix, journal;
 
 void log_set_max_level(int level) {
         max_level = level;
@@ -21,11 +23,26 @@ void log_set_prefix(bool on) {
         prefix = on;
 }
 
+static bool stderr_is_journal(void) {
+        const char *e = getenv("JOURNAL_STREAM");
+        unsigned long long dev, ino;
+        struct stat st;
+        int n = 0;
+
+        /* systemd sets JOURNAL_STREAM=<device>:<inode> of the stream it connects stderr to; a
+         * child whose stderr was redirected (a terminal, a pipe) inherits the variable, so it
+         * counts only when it names what stderr is now (as systemd's own programs check) */
+        if (!e || sscanf(e, "%llu:%llu%n", &dev, &ino, &n) != 2 || e[n] != 0)
+                return false;
+        if (fstat(STDERR_FILENO, &st) < 0)
+                return false;
+        return (unsigned long long) st.st_dev == dev && (unsigned long long) st.st_ino == ino;
+}
+
 void log_setup(void) {
         const char *e;
 
-        /* systemd sets JOURNAL_STREAM when stderr is connected to the journal */
-        prefix = !!getenv("JOURNAL_STREAM");
+        prefix = journal = stderr_is_journal();
 
         e = getenv("BLINKUPD_LOG_LEVEL");
         if (e) {
@@ -35,6 +52,10 @@ void log_setup(void) {
                         if (streq(e, names[i]))
                                 max_level = (int) i;
         }
+}
+
+bool log_stderr_is_journal(void) {
+        return journal;
 }
 
 int log_internal(int level, int error, const char *func, const char *format, ...) {

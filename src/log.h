@@ -14,6 +14,10 @@ void log_set_max_level(int level);
 int log_get_max_level(void);
 void log_set_prefix(bool on);
 void log_setup(void);
+/* Was stderr, at log_setup(), the journal stream systemd connected it to (JOURNAL_STREAM names
+ * its device and inode)? Then "<N>" prefixes and sd_journal_send() are right; a redirected
+ * stderr is not. */
+bool log_stderr_is_journal(void);
 
 int log_internal(int level, int error, const char *func, const char *format, ...) _printf_(4, 5);
 

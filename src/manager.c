@@ -153,7 +153,7 @@ _printf_(6, 7) static void log_attempt(Manager *m, int priority, const char *mes
         (void) vsnprintf(text, sizeof(text), format, ap);
         va_end(ap);
 
-        if (getenv("JOURNAL_STREAM") && !m->user_bus)
+        if (log_stderr_is_journal() && !m->user_bus)
                 (void) sd_journal_send("MESSAGE=%s", text, "MESSAGE_ID=%s", message_id, "PRIORITY=%i", priority,
                                        "BLINKUP_ATTEMPT_ID=%" PRIu64, attempt_id, "BLINKUP_FIXTURE_ID=%s",
                                        m->fixture_id, extra_field ? extra_field : "BLINKUP_EVENT=1", NULL);

@@ -377,6 +377,33 @@ def case_confirmations_capped(w, srv):
         check(d.stop() == 0, "blinkupd did not exit cleanly")
 
 
+# ---- 9. the journal's prefixes only on the journal ----
+
+def case_journal_stream(w, srv):
+    """JOURNAL_STREAM is believed only when it names what stderr is (device and inode): a daemon
+    run from a shell that inherited the variable writes no "<3>" prefixes to the terminal."""
+    bad = os.path.join(w, "bad.conf")
+    with open(bad, "w") as f:
+        f.write("[LED]\nLine=-3\n")
+
+    def run(journal_stream_of_stderr):
+        r, wfd = os.pipe()
+        st = os.fstat(wfd)
+        value = "%d:%d" % (st.st_dev, st.st_ino) if journal_stream_of_stderr else "%d:%d" % (st.st_dev + 1, 4242)
+        p = subprocess.Popen([BLINKUPD, "--check-config", "--config=" + bad], stdout=subprocess.DEVNULL, stderr=wfd,
+                             env=dict(os.environ, JOURNAL_STREAM=value))
+        os.close(wfd)
+        with os.fdopen(r) as f:
+            out = f.read()
+        p.wait(30)
+        return out
+
+    out = run(False)
+    check("bad.conf:2: Line:" in out and "<3>" not in out, "JOURNAL_STREAM of another stream: %r" % out)
+    out = run(True)
+    check(out.startswith("<3>") and "bad.conf:2: Line:" in out, "JOURNAL_STREAM of stderr itself: %r" % out)
+
+
 CASES = [v for k, v in sorted(globals().items()) if k.startswith("case_")]
 
 
