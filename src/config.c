@@ -108,6 +108,7 @@ static const ConfigItem config_items[] = {
         { "Simulation", "ButtonFifo", parse_path, OFF(simulation.button_fifo) },
 
         { "Daemon", "StateDirectory", parse_path, OFF(daemon.state_directory), STATEDIR },
+        { "Daemon", "RecordMaxFileMiB", parse_unsigned, OFF(daemon.record_max_file_mib), "64", 0, 4096 },
 };
 
 #define N_ITEMS ELEMENTSOF(config_items)
@@ -1452,7 +1453,8 @@ int config_dump(const Config *c, FILE *f) {
         fprintf(f, "\n[Simulation]\nTrace=%s\nButtonFifo=%s\n", str(c->simulation.trace),
                 str(c->simulation.button_fifo));
 
-        fprintf(f, "\n[Daemon]\nStateDirectory=%s\n", str(c->daemon.state_directory));
+        fprintf(f, "\n[Daemon]\nStateDirectory=%s\nRecordMaxFileMiB=%u\n", str(c->daemon.state_directory),
+                c->daemon.record_max_file_mib);
 
         if (fflush(f) != 0 || ferror(f))
                 return errno > 0 ? -errno : -EIO;

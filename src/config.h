@@ -139,6 +139,7 @@ typedef struct Config {
 
         struct {
                 char *state_directory; /* StateDirectory=, default STATEDIR */
+                unsigned record_max_file_mib; /* RecordMaxFileMiB=, 0..4096 (0: never rotate), default 64 */
         } daemon;
 } Config;
 

@@ -1028,6 +1028,8 @@ typedef struct History {
         const char *path;
         Attempt *attempts;
         size_t n_attempts, n_started, allocated, want;
+        size_t *index; /* open addressing, attempt ID -> position + 1 in attempts; 0: free */
+        size_t index_size; /* a power of two, at least twice n_attempts */
         unsigned damaged;
 } History;
 
@@ -1041,15 +1043,51 @@ static void history_done(History *h) {
                 free(a->message);
         }
         free(h->attempts);
+        free(h->index);
 }
 
+static size_t history_slot(const History *h, uint64_t id) {
+        size_t mask = h->index_size - 1, i = (size_t) ((id * UINT64_C(0x9E3779B97F4A7C15)) >> 32) & mask;
+
+        while (h->index[i] != 0 && h->attempts[h->index[i] - 1].id != id)
+                i = (i + 1) & mask;
+        return i;
+}
+
+/* Doubles the index (and places every attempt again) when it is half full. */
+static int history_index_grow(History *h) {
+        size_t *old = h->index, old_size = h->index_size;
+
+        if (h->index_size >= 2 * (h->n_attempts + 1))
+                return 0;
+        h->index_size = MAX(old_size * 2, (size_t) 64);
+        h->index = calloc(h->index_size, sizeof(size_t));
+        if (!h->index) {
+                h->index = old;
+                h->index_size = old_size;
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < old_size; i++)
+                if (old[i] != 0)
+                        h->index[history_slot(h, h->attempts[old[i] - 1].id)] = old[i];
+        free(old);
+        return 0;
+}
+
+/* The attempt with this ID, added when it is new: a hash lookup, so reading a record is linear
+ * in its lines however many attempts it holds. */
 static Attempt *history_get(History *h, uint64_t id) {
         Attempt *a;
+        size_t slot;
 
-        /* lines of one attempt are close together: search the most recent first */
-        for (size_t i = h->n_attempts; i > 0; i--)
-                if (h->attempts[i - 1].id == id)
-                        return h->attempts + i - 1;
+        if (h->index_size > 0) {
+                slot = history_slot(h, id);
+                if (h->index[slot] != 0)
+                        return h->attempts + h->index[slot] - 1;
+        }
+        if (history_index_grow(h) < 0)
+                return NULL;
+        slot = history_slot(h, id);
         if (h->n_attempts >= h->allocated) {
                 size_t n = MAX(h->allocated * 2, (size_t) 32);
                 Attempt *p = reallocarray(h->attempts, n, sizeof(Attempt));
@@ -1060,6 +1098,7 @@ static Attempt *history_get(History *h, uint64_t id) {
         }
         a = h->attempts + h->n_attempts++;
         *a = (Attempt){ .id = id };
+        h->index[slot] = h->n_attempts;
         return a;
 }
 
@@ -1146,6 +1185,71 @@ static int attempt_compare(const void *x, const void *y) {
         return a->id < b->id ? -1 : a->id > b->id;
 }
 
+/* One file of the record into h. What the daemon writes is a regular file: not a link, not a
+ * FIFO (which would block). */
+static int history_read_file(History *h, int dfd, const char *name, const char *path, bool missing_ok) {
+        _cleanup_(closep) int fd = -1;
+        struct stat st;
+        int r;
+
+        fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+        if (fd < 0) {
+                if (errno == ENOENT && missing_ok)
+                        return CTL_EXIT_OK;
+                if (errno == ELOOP)
+                        fprintf(stderr, "blinkupctl: the attempt record %s is a symbolic link; not following it\n",
+                                path);
+                else
+                        fprintf(stderr, "blinkupctl: cannot read the attempt record %s: %m\n", path);
+                return CTL_EXIT_FAILURE;
+        }
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+                fprintf(stderr, "blinkupctl: the attempt record %s is not a regular file\n", path);
+                return CTL_EXIT_FAILURE;
+        }
+        h->path = path;
+        r = record_foreach_line_reverse(fd, 0, history_line, h);
+        if (r < 0) {
+                fprintf(stderr, "blinkupctl: reading %s: %s\n", path, strerror(-r));
+                return CTL_EXIT_FAILURE;
+        }
+        return CTL_EXIT_OK;
+}
+
+/* attempts.log, then the rotated files attempts.log.N from the newest, until h has enough. */
+static int history_read(History *h, const char *dir, const char *path) {
+        _cleanup_(closep) int dfd = -1;
+        _cleanup_(freep) unsigned *rotated = NULL;
+        size_t n = 0;
+        int r;
+
+        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0) {
+                fprintf(stderr, "blinkupctl: cannot read the attempt record %s: %m\n", path);
+                return CTL_EXIT_FAILURE;
+        }
+        r = record_list_rotated(dfd, &rotated, &n);
+        if (r < 0) {
+                fprintf(stderr, "blinkupctl: cannot list %s: %s\n", dir, strerror(-r));
+                return CTL_EXIT_FAILURE;
+        }
+        /* just after a rotation there may be no attempts.log for a moment */
+        r = history_read_file(h, dfd, RECORD_FILENAME, path, n > 0);
+        for (size_t i = 0; r == CTL_EXIT_OK && i < n && h->n_started < h->want; i++) {
+                _cleanup_(freep) char *rpath = NULL;
+                char name[sizeof(RECORD_FILENAME) + 16];
+
+                (void) snprintf(name, sizeof(name), "%s.%u", RECORD_FILENAME, rotated[i]);
+                if (asprintf(&rpath, "%s/%s", dir, name) < 0) {
+                        rpath = NULL;
+                        return CTL_EXIT_FAILURE;
+                }
+                r = history_read_file(h, dfd, name, rpath, true);
+                h->path = path; /* rpath is freed here */
+        }
+        return r;
+}
+
 int ctl_history(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -1153,11 +1257,9 @@ int ctl_history(int argc, char *argv[]) {
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
                 {},
         };
-        _cleanup_(closep) int fd = -1;
         _cleanup_(freep) char *path = NULL;
         const char *dir = STATEDIR;
         History h = { .want = HISTORY_DEFAULT };
-        struct stat st;
         size_t device_width = strlen("DEVICE"), shown = 0;
         int c, r;
 
@@ -1199,27 +1301,10 @@ int ctl_history(int argc, char *argv[]) {
                 path = NULL;
                 return CTL_EXIT_FAILURE;
         }
-        h.path = path;
-        /* what the daemon writes is a regular file: not a link, not a FIFO (which would block) */
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
-        if (fd < 0) {
-                if (errno == ELOOP)
-                        fprintf(stderr, "blinkupctl: the attempt record %s is a symbolic link; not following it\n",
-                                path);
-                else
-                        fprintf(stderr, "blinkupctl: cannot read the attempt record %s: %m\n", path);
-                return CTL_EXIT_FAILURE;
-        }
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-                fprintf(stderr, "blinkupctl: the attempt record %s is not a regular file\n", path);
-                return CTL_EXIT_FAILURE;
-        }
-
-        r = record_foreach_line_reverse(fd, 0, history_line, &h);
-        if (r < 0) {
-                fprintf(stderr, "blinkupctl: reading %s: %s\n", path, strerror(-r));
+        r = history_read(&h, dir, path);
+        if (r != CTL_EXIT_OK) {
                 history_done(&h);
-                return CTL_EXIT_FAILURE;
+                return r;
         }
 
         if (h.n_attempts > 0) /* an empty record: attempts is NULL, which qsort() must not get */

@@ -85,6 +85,7 @@ struct Manager {
         bool prefetched;
         char prefetch_token_id[17], prefetch_plan_id[17];
         uint64_t prefetch_expires_usec;
+        bool rotate_failed; /* warned about already */
         uint64_t prefetch_usec;
 
         Confirmation *confirmations;
@@ -638,6 +639,24 @@ static void on_startup_verified(Server *s, const ServerResult *res, void *userda
         }
 }
 
+/* Before an attempt starts: a full attempts.log is rotated. A rotation that fails is only a
+ * warning (once, until one succeeds): the record goes on in the same file, nothing is lost. */
+static void record_rotate_if_full(Manager *m) {
+        _cleanup_(freep) char *name = NULL;
+        int r;
+
+        record_set_max_size(m->record, (uint64_t) m->config->daemon.record_max_file_mib * 1024 * 1024);
+        r = record_rotate(m->record, &name);
+        if (r > 0) {
+                log_info("The attempt record reached %u MiB: it goes on in a new %s, the full one is now %s.",
+                         m->config->daemon.record_max_file_mib, RECORD_FILENAME, name ?: "rotated");
+                m->rotate_failed = false;
+        } else if (r < 0 && !m->rotate_failed) {
+                log_warning_errno(r, "Could not rotate the attempt record (it goes on growing in the same file): %m");
+                m->rotate_failed = true;
+        }
+}
+
 /* ---- the public operations ---- */
 
 int manager_blinkup(Manager *m, bool clear, uint64_t *ret_attempt_id, sd_bus_error *error) {
@@ -648,6 +667,7 @@ int manager_blinkup(Manager *m, bool clear, uint64_t *ret_attempt_id, sd_bus_err
                 return sd_bus_error_setf(error, FIXTURE_ERROR_BUSY, "Attempt %" PRIu64 " is in progress (%s).",
                                          m->attempt_id, manager_state_to_string(m->state));
 
+        record_rotate_if_full(m);
         id = record_allocate_attempt_id(m->record);
         if (id == 0)
                 return sd_bus_error_setf(error, FIXTURE_ERROR_RECORD,

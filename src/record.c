@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #define _GNU_SOURCE 1 /* memrchr() */
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdio.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -13,7 +15,10 @@
 
 struct Record {
         int fd;
+        int dfd; /* the state directory; -1 for record_open_fd() */
         uint64_t last_id;
+        uint64_t max_size; /* rotate past this size; 0: never */
+        unsigned rotated_max; /* the highest N of the rotated files attempts.log.N */
         bool check_tail; /* the file may end in a torn line: look before the next append */
 };
 
@@ -22,15 +27,25 @@ struct Record {
 #define TIMESTAMP_LEN 27 /* 2026-11-24T03:10:00.123456Z */
 #define CHUNK_DEFAULT (64 * 1024)
 
+/* CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), a byte at a time from a table made
+ * on first use: readers check it on every line of what may be hundreds of megabytes. */
 uint32_t record_crc32(const void *data, size_t length) {
+        static uint32_t table[256];
+        static bool have_table;
         const uint8_t *p = data;
         uint32_t crc = UINT32_MAX;
 
-        for (size_t i = 0; i < length; i++) {
-                crc ^= p[i];
-                for (unsigned b = 0; b < 8; b++)
-                        crc = (crc >> 1) ^ (UINT32_C(0xEDB88320) & (0 - (crc & 1)));
+        if (!have_table) { /* the record is written and read on one thread only */
+                for (uint32_t i = 0; i < 256; i++) {
+                        uint32_t c = i;
+                        for (unsigned b = 0; b < 8; b++)
+                                c = (c >> 1) ^ (UINT32_C(0xEDB88320) & (0 - (c & 1)));
+                        table[i] = c;
+                }
+                have_table = true;
         }
+        for (size_t i = 0; i < length; i++)
+                crc = table[(crc ^ p[i]) & 0xff] ^ (crc >> 8);
         return ~crc;
 }
 
@@ -232,6 +247,7 @@ static int parse_raw_line(const char *line, size_t length, RecordLine *ret) {
 
 typedef struct ScanState {
         uint64_t max_id;
+        bool found_started;
 } ScanState;
 
 static int scan_line(const char *line, size_t length, uint64_t offset, bool terminated, void *userdata) {
@@ -249,17 +265,106 @@ static int scan_line(const char *line, size_t length, uint64_t offset, bool term
         /* IDs are handed out in order and "started" is written first: the last "started"
          * line carries the highest ID, later lines can only belong to older attempts */
         r = streq(l.event, RECORD_EVENT_STARTED);
+        s->found_started = s->found_started || r;
         record_line_done(&l);
         return r;
 }
 
-static int scan_fd(int fd, uint64_t *ret) {
+/* Opens a file of the record for reading: a regular file, not through a link, never blocking. */
+static int open_record_file(int dfd, const char *name) {
+        _cleanup_(closep) int fd = -1;
+        struct stat st;
+
+        fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+        if (fd < 0)
+                return -errno;
+        if (fstat(fd, &st) < 0)
+                return -errno;
+        if (!S_ISREG(st.st_mode))
+                return -EBADFD;
+        return TAKE_FD(fd);
+}
+
+int record_list_rotated(int dfd, unsigned **ret, size_t *ret_n) {
+        _cleanup_(freep) unsigned *list = NULL;
+        struct dirent *de;
+        size_t n = 0, allocated = 0;
+        DIR *d;
+        int fd;
+
+        fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return -errno;
+        d = fdopendir(fd);
+        if (!d) {
+                safe_close(fd);
+                return -errno;
+        }
+        while ((de = readdir(d))) {
+                const char *num = startswith(de->d_name, RECORD_FILENAME ".");
+                unsigned long v;
+                char *end;
+
+                if (!num || *num < '1' || *num > '9' || strlen(num) > 9)
+                        continue;
+                v = strtoul(num, &end, 10);
+                if (*end)
+                        continue;
+                if (n >= allocated) {
+                        unsigned *p = reallocarray(list, MAX(allocated * 2, (size_t) 16), sizeof(unsigned));
+                        if (!p) {
+                                closedir(d);
+                                return -ENOMEM;
+                        }
+                        list = p;
+                        allocated = MAX(allocated * 2, (size_t) 16);
+                }
+                list[n++] = (unsigned) v;
+        }
+        closedir(d);
+        /* newest first */
+        for (size_t i = 1; i < n; i++)
+                for (size_t j = i; j > 0 && list[j - 1] < list[j]; j--) {
+                        unsigned t = list[j];
+                        list[j] = list[j - 1];
+                        list[j - 1] = t;
+                }
+        *ret = TAKE_PTR(list);
+        *ret_n = n;
+        return 0;
+}
+
+/* The highest attempt ID: from the end of the current file back to its last "started" line,
+ * and, only when it has none (just rotated, or damaged), on into the rotated files, newest
+ * first, until one has. Reads no more than that. */
+static int scan_record(int dfd, int fd, uint64_t *ret) {
+        _cleanup_(freep) unsigned *rotated = NULL;
         ScanState s = {};
+        size_t n = 0;
         int r;
 
-        r = record_foreach_line_reverse(fd, 0, scan_line, &s);
-        if (r < 0)
-                return r;
+        if (fd >= 0) {
+                r = record_foreach_line_reverse(fd, 0, scan_line, &s);
+                if (r < 0)
+                        return r;
+        }
+        if (!s.found_started && dfd >= 0) {
+                r = record_list_rotated(dfd, &rotated, &n);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < n && !s.found_started; i++) {
+                _cleanup_(closep) int rfd = -1;
+                char name[sizeof(RECORD_FILENAME) + 16];
+
+                (void) snprintf(name, sizeof(name), RECORD_FILENAME ".%u", rotated[i]);
+                rfd = open_record_file(dfd, name);
+                if (rfd < 0)
+                        return rfd;
+                r = record_foreach_line_reverse(rfd, 0, scan_line, &s);
+                if (r < 0)
+                        return r;
+        }
         *ret = s.max_id;
         return 0;
 }
@@ -272,14 +377,10 @@ int record_scan_last_id(const char *dir, uint64_t *ret) {
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return -errno;
-        fd = openat(dfd, RECORD_FILENAME, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
-        if (fd < 0) {
-                if (errno != ENOENT)
-                        return -errno;
-                *ret = 0;
-                return 0;
-        }
-        return scan_fd(fd, ret);
+        fd = open_record_file(dfd, RECORD_FILENAME);
+        if (fd < 0 && fd != -ENOENT)
+                return fd;
+        return scan_record(dfd, fd, ret);
 }
 
 /* ---- the writer ---- */
@@ -293,6 +394,7 @@ int record_open_fd(int fd, Record **ret) {
         if (!r)
                 return -ENOMEM;
         r->fd = fd;
+        r->dfd = -1;
         r->check_tail = true;
         *ret = r;
         return 0;
@@ -350,10 +452,20 @@ int record_open(const char *dir, Record **ret) {
         if (k < 0)
                 return k;
         TAKE_FD(fd);
+        r->dfd = TAKE_FD(dfd);
 
-        k = scan_fd(r->fd, &r->last_id);
+        k = scan_record(r->dfd, r->fd, &r->last_id);
         if (k < 0)
                 return k;
+        {
+                _cleanup_(freep) unsigned *rotated = NULL;
+                size_t n = 0;
+
+                k = record_list_rotated(r->dfd, &rotated, &n);
+                if (k < 0)
+                        return k;
+                r->rotated_max = n > 0 ? rotated[0] : 0;
+        }
         if (r->last_id == UINT64_MAX)
                 return -EOVERFLOW; /* no ID is left: IDs are never handed out twice */
 
@@ -365,8 +477,64 @@ Record *record_free(Record *r) {
         if (!r)
                 return NULL;
         safe_close(r->fd);
+        safe_close(r->dfd);
         free(r);
         return NULL;
+}
+
+void record_set_max_size(Record *r, uint64_t bytes) {
+        if (r)
+                r->max_size = bytes;
+}
+
+int record_rotate(Record *r, char **ret_name) {
+        _cleanup_(closep) int fd = -1;
+        char name[sizeof(RECORD_FILENAME) + 16];
+        struct stat st;
+        unsigned n;
+
+        if (!r || r->dfd < 0)
+                return -EINVAL;
+        if (r->max_size == 0)
+                return 0;
+        if (fstat(r->fd, &st) < 0)
+                return -errno;
+        if ((uint64_t) st.st_size < r->max_size)
+                return 0;
+
+        /* 1. the full file gets the next free number, in one rename that never replaces a file */
+        for (n = r->rotated_max + 1;; n++) {
+                (void) snprintf(name, sizeof(name), RECORD_FILENAME ".%u", n);
+                if (renameat2(r->dfd, RECORD_FILENAME, r->dfd, name, RENAME_NOREPLACE) >= 0)
+                        break;
+                if (errno != EEXIST || n - r->rotated_max > 1000)
+                        return -errno;
+        }
+        /* 2. a new, empty attempts.log, locked, its name durable; until it is, lines still go to
+         * the renamed file through the descriptor we hold: none is lost either way */
+        fd = openat(r->dfd, RECORD_FILENAME,
+                    O_RDWR | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_CREAT | O_EXCL, 0640);
+        if (fd < 0 || fchmod(fd, 0640) < 0 || flock(fd, LOCK_EX | LOCK_NB) < 0 || fsync(fd) < 0 ||
+            fsync(r->dfd) < 0) {
+                int e = -errno;
+
+                if (fd >= 0)
+                        (void) unlinkat(r->dfd, RECORD_FILENAME, 0);
+                /* the old file back under its name, if it can be: else it goes on as name */
+                (void) renameat2(r->dfd, name, r->dfd, RECORD_FILENAME, RENAME_NOREPLACE);
+                (void) fsync(r->dfd);
+                return e;
+        }
+        safe_close(r->fd);
+        r->fd = TAKE_FD(fd);
+        r->check_tail = false;
+        r->rotated_max = n;
+        if (ret_name) {
+                *ret_name = strdup(name);
+                if (!*ret_name)
+                        return -ENOMEM; /* rotated all the same */
+        }
+        return 1;
 }
 
 uint64_t record_last_attempt_id(const Record *r) {

@@ -132,9 +132,22 @@ typedef int (*RecordLineFunc)(const char *line, size_t length, uint64_t offset, 
  * Returns the callback's last return value, or -errno. */
 int record_foreach_line_reverse(int fd, size_t chunk, RecordLineFunc f, void *userdata);
 
-/* The highest attempt ID in DIR/attempts.log, 0 if none (or no file). Damaged lines are
- * skipped. */
+/* The highest attempt ID in DIR's record (attempts.log, and the rotated files when that holds
+ * no "started" line), 0 if none. Damaged lines are skipped. */
 int record_scan_last_id(const char *dir, uint64_t *ret);
+
+/* Rotation. The record never loses a line: when attempts.log has grown to the size given to
+ * record_set_max_size() (0, the default: never), record_rotate() renames it to
+ * attempts.log.N (N one more than the highest there is; rotated files are never renamed again
+ * nor removed) and starts a new attempts.log. The daemon calls it before an attempt's
+ * "started" line, so an attempt starts in one file; its later lines may land in the next.
+ * Readers take attempts.log, then the rotated files from the highest N down. */
+void record_set_max_size(Record *r, uint64_t bytes);
+/* 0: nothing to do; 1: rotated (*ret_name, if not NULL: the rotated file's name); -errno:
+ * not rotated, the record goes on in the same file. */
+int record_rotate(Record *r, char **ret_name);
+/* The numbers N of DIR's rotated files attempts.log.N, highest (newest) first. */
+int record_list_rotated(int dir_fd, unsigned **ret, size_t *ret_n);
 
 /* CRC-32 as used in the "crc" field (IEEE 802.3; "123456789" gives cbf43926). */
 uint32_t record_crc32(const void *data, size_t length);

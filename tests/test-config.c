@@ -377,6 +377,7 @@ static const KeyCase key_cases[] = {
           "\"button\" is not an absolute path" },
         { "Daemon", "StateDirectory", NULL, "/srv/blinkupd", NULL, "srv/blinkupd",
           "\"srv/blinkupd\" is not an absolute path" },
+        { "Daemon", "RecordMaxFileMiB", NULL, "0", NULL, "4097", "\"4097\" is not in the range 0..4096" },
 };
 
 static char *replace_at(const char *s) {

@@ -404,6 +404,56 @@ def case_journal_stream(w, srv):
     check(out.startswith("<3>") and "bad.conf:2: Line:" in out, "JOURNAL_STREAM of stderr itself: %r" % out)
 
 
+# ---- 6. big records: rotated, never a line lost, read across files ----
+
+def case_record_rotation(w, srv):
+    """A record past RecordMaxFileMiB= goes on in a new attempts.log when the next attempt
+    starts: the full file keeps every line as attempts.log.1, IDs go on, history reads both files,
+    and a restart (also one that finds only rotated files) continues the IDs."""
+    srv.reset()
+    state = tempfile.mkdtemp(prefix="state-", dir=w)
+    log = os.path.join(state, "attempts.log")
+    with open(log, "w") as f:
+        n = 0
+        while f.tell() < 1100 * 1024:
+            n += 1
+            f.write(record_line(n, "started", kind="clear"))
+            f.write(record_line(n, "blinked", edges=82, frames=1, max_lateness_ns=1000, p99_lateness_ns=900,
+                                clean="yes"))
+    with open(log) as f:
+        before = f.read()
+    extra = "[Daemon]\nStateDirectory=%s\nRecordMaxFileMiB=1\n" % state
+    d = Daemon(w, srv, extra=extra)
+    try:
+        rc, out, err = d.call("Clear")
+        aid = attempt_id(out)
+        check(aid == n + 1, "the attempt after %d got ID %d" % (n, aid))
+        fin = d.wait_signal("Finished", lambda a: a[0] == aid, 30)
+        check(fin[1] is True, "Finished: %r" % (fin,))
+        with open(log + ".1") as f:
+            check(f.read() == before, "the rotated file is not the full record, line for line")
+        with open(log) as f:
+            now = f.read().splitlines()
+        check(len(now) == 2 and all(" attempt=%d " % aid in l for l in now), "the new attempts.log: %r" % now)
+        check("it goes on in a new attempts.log, the full one is now attempts.log.1" in d.stderr(),
+              "the rotation is not logged")
+        p = subprocess.run([os.path.join(os.path.dirname(BLINKUPD), "blinkupctl"), "history", "-n", "3",
+                            "--state-dir=" + state], capture_output=True, text=True, timeout=30)
+        ids = [int(l.split()[0]) for l in p.stdout.splitlines()[1:]]
+        check(p.returncode == 0 and ids == [n - 1, n, aid], "history across the files: %r" % p.stdout)
+    finally:
+        check(d.stop() == 0, "blinkupd did not exit cleanly")
+    # a crash between the rename and the new file: only rotated files; the IDs go on
+    os.rename(log, log + ".2")
+    d = Daemon(w, srv, extra=extra)
+    try:
+        rc, out, err = d.call("Clear")
+        check(attempt_id(out) == aid + 1, "after a restart on rotated files only: %s" % out)
+        d.wait_signal("Finished", lambda a: a[0] == aid + 1, 30)
+    finally:
+        check(d.stop() == 0, "blinkupd did not exit cleanly")
+
+
 CASES = [v for k, v in sorted(globals().items()) if k.startswith("case_")]
 
 
