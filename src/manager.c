@@ -970,8 +970,7 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 static int on_reload_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
         _cleanup_(freep) char *message = NULL;
 
-        if (manager_reload(userdata, &message) < 0)
-                log_error("Reload failed, the old configuration stays in force: %s", message ?: "");
+        (void) manager_reload(userdata, &message); /* logged there */
         return 0;
 }
 
@@ -1012,7 +1011,19 @@ static char *join_messages(char **l, size_t max) {
         return s;
 }
 
+static int reload(Manager *m, char **ret_message);
+
 int manager_reload(Manager *m, char **ret_message) {
+        int r;
+
+        /* the same line in the journal whichever way it came: SIGHUP, Reload(), systemctl reload */
+        r = reload(m, ret_message);
+        if (r < 0)
+                log_error("Reload failed, the old configuration stays in force: %s", *ret_message ?: strerror(-r));
+        return r;
+}
+
+static int reload(Manager *m, char **ret_message) {
         _cleanup_(config_freep) Config *c = NULL;
         char **messages = NULL;
         Server *server = NULL;
@@ -1050,7 +1061,8 @@ int manager_reload(Manager *m, char **ret_message) {
 
         r = server_open(m, c, &server);
         if (r < 0) {
-                (void) asprintf(ret_message, "The factory server client could not be set up: %s", strerror(-r));
+                if (asprintf(ret_message, "The factory server client could not be set up: %s", strerror(-r)) < 0)
+                        *ret_message = NULL;
                 (void) sd_notify(false, "READY=1");
                 return r;
         }

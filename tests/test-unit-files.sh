@@ -79,6 +79,10 @@ done
 for key in LimitRTPRIO LimitMEMLOCK WatchdogSec ExecReload; do
         if grep -q "^$key=." "$unit"; then ok "unit sets $key="; else bad "unit lacks $key="; fi
 done
+# systemctl reload must fail on a refused configuration: the D-Bus method answers with the
+# error, a signal would not (tests/vm/scenario.sh proves it under systemd)
+if grep -qx -- 'ExecReload=+busctl --system call org.blinkupd.Fixture1 /org/blinkupd/Fixture1 org.blinkupd.Fixture1 Reload' "$unit"
+then ok "ExecReload= calls Reload() on the bus"; else bad "ExecReload= does not call Reload() on the bus"; fi
 for key in PrivateDevices RestrictRealtime PrivateNetwork PrivateUsers; do
         if grep -q "^$key=" "$unit"; then bad "unit sets $key= (breaks GPIO, SCHED_FIFO or the server)"
         else ok "unit leaves $key= alone"; fi

@@ -865,7 +865,10 @@ st_reload_broken() {
         printf '[WiFi]\nSSID=BrokenNet\n[RealTime]\nPriority=120\n' >"$f"
         since=$(date '+%Y-%m-%d %H:%M:%S')
         sleep 1
-        run systemctl reload blinkupd || fail "systemctl reload blinkupd failed"
+        # ExecReload= calls Reload() on the bus: a refused configuration fails systemctl reload
+        if run systemctl reload blinkupd; then
+                fail "systemctl reload blinkupd succeeded with a broken drop-in"
+        fi
         wait_for 30 sh -c "journalctl -u blinkupd --since '$since' -o cat | grep -q 'Reload failed'" ||
                 fail "no 'Reload failed' in the journal after systemctl reload"
         journalctl -u blinkupd --since "$since" -o cat | sed 's/^/journal: /'
