@@ -435,6 +435,11 @@ int record_open(const char *dir, Record **ret) {
                 return -errno;
         if (!S_ISREG(st.st_mode))
                 return -EBADFD;
+        /* a record from before the service ran with the operators' group: given to that group
+         * (its mode is the administrator's choice and stays); where that is not allowed, the
+         * record still works, unread by the group */
+        if (!created && st.st_uid == geteuid() && st.st_gid != getegid())
+                (void) fchown(fd, (uid_t) -1, getegid());
         k = fcntl(fd, F_GETFL);
         if (k < 0 || fcntl(fd, F_SETFL, k & ~O_NONBLOCK) < 0)
                 return -errno;

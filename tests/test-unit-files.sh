@@ -71,7 +71,7 @@ else
 fi
 
 # what the daemon relies on, and what would break it
-for want in 'Type=notify' 'NotifyAccess=main' 'User=blinkupd' 'SupplementaryGroups=gpio' \
+for want in 'Type=notify' 'NotifyAccess=main' 'User=blinkupd' 'Group=blinkup' 'SupplementaryGroups=blinkupd gpio' \
         'DevicePolicy=closed' 'DeviceAllow=char-gpiochip rw' 'StateDirectory=blinkupd' \
         'BusName=org.blinkupd.Fixture1' 'CapabilityBoundingSet='; do
         if grep -qx -- "$want" "$unit"; then ok "unit has $want"; else bad "unit lacks $want"; fi
@@ -121,11 +121,12 @@ fi
 if have systemd-tmpfiles && [ -s "$root/etc/passwd" ]; then
         uid=$(awk -F: '$1 == "blinkupd" { print $3 }' "$root/etc/passwd")
         gid=$(awk -F: '$1 == "blinkupd" { print $3 }' "$root/etc/group")
+        op_gid=$(awk -F: '$1 == "blinkup" { print $3 }' "$root/etc/group")
         root_uid=0 root_gid=0
         conf="$tmpfiles"
         if [ "$(id -u)" -ne 0 ]; then
                 # only root may hand files to others: the same lines, owned by us
-                uid=$(id -u) gid=$(id -g) root_uid=$uid root_gid=$gid
+                uid=$(id -u) gid=$(id -g) root_uid=$uid root_gid=$gid op_gid=$gid
                 awk -v u="$uid" -v g="$gid" '$1 == "d" { $4 = u; $5 = g } { print }' "$tmpfiles" \
                         >"$tmp/tmpfiles.conf"
                 conf="$tmp/tmpfiles.conf"
@@ -142,6 +143,7 @@ if have systemd-tmpfiles && [ -s "$root/etc/passwd" ]; then
         while read -r path mode user group; do
                 want_u=$root_uid; [ "$user" = blinkupd ] && want_u=$uid
                 want_g=$root_gid; [ "$group" = blinkupd ] && want_g=$gid
+                [ "$group" = blinkup ] && want_g=$op_gid
                 got=$(stat -c '%a %u %g' "$root$path" 2>/dev/null)
                 if [ "$got" = "${mode#0} $want_u $want_g" ]; then ok "$path: $got"
                 else bad "$path: '$got', want '${mode#0} $want_u $want_g'"; fi

@@ -980,6 +980,15 @@ st_record_journal() {
         sed 's/^/attempts.log: /' "$f"
         hist=$(blinkupctl history -n 50 --state-dir="$STATEDIR") || fail "blinkupctl history failed: $hist"
         echo "$hist"
+        # operators (group blinkup) read the record too; other users do not
+        run ls -ld "$STATEDIR"
+        got=$(runuser -u vmoperator -- blinkupctl history -n 50 --state-dir="$STATEDIR" 2>&1) ||
+                fail "blinkupctl history as an operator (group blinkup) failed: $got"
+        expect_eq "$got" "$hist" "blinkupctl history as an operator"
+        if got=$(runuser -u vmuser -- blinkupctl history --state-dir="$STATEDIR" 2>&1); then
+                fail "blinkupctl history as vmuser (not in group blinkup) worked: $got"
+        fi
+        echo "vmuser: $got"
         # the attempts of the steps above and their outcomes (a factory attempt is confirmed by
         # the test server within seconds, well before this step)
         for spec in "${ROOT_ID:-}:confirmed" "${BUTTON_ID:-}:confirmed" "${CLEAR_ID:-}:cleared" \
