@@ -961,7 +961,7 @@ static int load_secret(Loader *l, const char *file, unsigned line, const char *k
         char buf[64];
         int r;
 
-        r = secret_read_file(path, ret);
+        r = secret_read_private_file(path, ret);
         if (r == -ENOMEM)
                 return r;
         if (r < 0)

@@ -14,7 +14,7 @@
 #include "macro.h"
 #include "secret.h"
 
-int secret_read_file(const char *path, char **ret) {
+static int read_file(const char *path, bool private, char **ret) {
         _cleanup_(closep) int fd = -1;
         char buf[SECRET_SIZE_MAX + 1];
         struct stat st;
@@ -28,7 +28,7 @@ int secret_read_file(const char *path, char **ret) {
                 return -errno;
         if (!S_ISREG(st.st_mode))
                 return -EBADFD;
-        if (st.st_mode & S_IROTH)
+        if (private && (st.st_mode & S_IROTH))
                 return -EPERM;
 
         for (;;) {
@@ -64,6 +64,14 @@ int secret_read_file(const char *path, char **ret) {
                 return -ENOMEM;
         *ret = s;
         return 0;
+}
+
+int secret_read_file(const char *path, char **ret) {
+        return read_file(path, false, ret);
+}
+
+int secret_read_private_file(const char *path, char **ret) {
+        return read_file(path, true, ret);
 }
 
 const char *secret_error_reason(int error, char *buf, size_t size) {
@@ -116,7 +124,7 @@ int secret_load(const char *path, const char *credential_name, char **ret, char 
                 path = cred;
         }
 
-        r = secret_read_file(path, &s);
+        r = secret_read_private_file(path, &s);
         if (r < 0) {
                 char buf[64];
 

@@ -9,9 +9,11 @@
 /* Reads a secret from a file: the first line, without its line ending. The buffer is erased
  * when freed with erase_and_free(). The file is opened first and checked after, on what was
  * opened: a symbolic link is not followed (-ELOOP), a FIFO or device does not block the reader
- * (-EBADFD: not a regular file), a file that others may read is refused (-EPERM). -EBADMSG when
- * the first line is empty, -EFBIG when the file is too large. */
+ * (-EBADFD: not a regular file). -EBADMSG when the first line is empty, -EFBIG when the file is
+ * too large. */
 int secret_read_file(const char *path, char **ret);
+/* The same, and a file that others may read is refused (-EPERM): for the daemon's secrets. */
+int secret_read_private_file(const char *path, char **ret);
 
 /* What secret_read_file()'s error means, for "<path>: <reason>". */
 const char *secret_error_reason(int error, char *buf, size_t size);
