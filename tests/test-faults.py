@@ -67,6 +67,7 @@ def case_stuck_helper(w, srv):
               % (fin[3],))
         # by its own deadline (6 s), not the deadline plus half a minute
         check(took < ATTEMPT_DEADLINE + 12, "the attempt took %.1f s with a stopped helper" % took)
+        print("  stopped blinkupd-https: the attempt ended after %.1f s (deadline %.1f s)" % (took, ATTEMPT_DEADLINE))
         wait_for(lambda: gone(pid), 10, "the stopped blinkupd-https to be killed")
         check(d.events(aid) == ["started", "failed"], "record: %r" % d.events(aid))
         check(vcd_last_level(d.trace) == "1", "the LED is not dark")
@@ -100,6 +101,7 @@ def case_helper_no_handshake(w, srv):
             check(fin[1] is False and fin[2] == ERR + "Timeout", "Finished: %r" % (fin,))
             check("blinkupd-https" in fin[3], "the message does not name blinkupd-https: %r" % (fin[3],))
             check(took < ATTEMPT_DEADLINE + 12, "the attempt took %.1f s with a mute helper" % took)
+            print("  blinkupd-https without a handshake: the attempt ended after %.1f s" % took)
             check(d.events(aid) == ["started", "failed"], "record: %r" % d.events(aid))
         with open(pids) as f:
             started = [int(p) for p in f.read().split()]
