@@ -1236,8 +1236,8 @@ int manager_start(Manager *m) {
 
         (void) sd_notify(false, "READY=1");
         notify_status(m);
-        log_info("Ready: fixture %s, LED %s:%s, %u bits/s%s.", m->fixture_id[0] ? m->fixture_id : "(none)",
-                 m->config->led.line.chip, m->config->led.line.line ?: "-", m->config->led.fast ? 142u : 60u,
+        log_info("Ready: fixture %s, LED %s, %u bits/s%s.", m->fixture_id[0] ? m->fixture_id : "(none)",
+                 gpio_line_describe(m->led), m->config->led.fast ? 142u : 60u,
                  m->config->button.enabled ? ", button enabled" : "");
         return 0;
 }
