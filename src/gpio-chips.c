@@ -371,6 +371,20 @@ int gpio_locate(const GpioChipOps *ops, const char *chip, const char *line, Gpio
         return gpio_locate_in(ops, DEV_DIR, chip, line, ret, ret_error);
 }
 
+int gpio_request_error(char **ret_error, int e, const char *chip, const char *line, const char *consumer) {
+        switch (e) {
+        case EBUSY:
+                if (consumer && *consumer)
+                        return gpio_error(ret_error, -e, chip, line, "line busy, held by \"%s\"", consumer);
+                return gpio_error(ret_error, -e, chip, line, "line busy (in use by the kernel or another program)");
+        case EACCES:
+        case EPERM:
+                return gpio_error(ret_error, -e, chip, line, "permission denied when requesting the line");
+        default:
+                return gpio_error(ret_error, -e, chip, line, "cannot request the line: %s", strerror(e));
+        }
+}
+
 void gpio_location_done(GpioLocation *l) {
         if (l->chip)
                 l->ops->close(l->chip);

@@ -71,20 +71,9 @@ static const GpioChipOps chip_ops = {
 /* ---- lines ---- */
 
 static int request_error(struct gpiod_line *l, int e, const char *chip, const char *line, char **ret_error) {
-        const char *consumer;
+        const char *consumer = e == EBUSY && gpiod_line_update(l) >= 0 ? gpiod_line_consumer(l) : NULL;
 
-        switch (e) {
-        case EBUSY:
-                if (gpiod_line_update(l) >= 0 && (consumer = gpiod_line_consumer(l)))
-                        return gpio_error(ret_error, -e, chip, line, "line busy, held by \"%s\"", consumer);
-                return gpio_error(ret_error, -e, chip, line,
-                                  "line busy (in use by the kernel or another program)");
-        case EACCES:
-        case EPERM:
-                return gpio_error(ret_error, -e, chip, line, "permission denied when requesting the line");
-        default:
-                return gpio_error(ret_error, -e, chip, line, "cannot request the line: %s", strerror(e));
-        }
+        return gpio_request_error(ret_error, e, chip, line, consumer);
 }
 
 static int gpiod_backend_set(GpioLine *l, int level) {

@@ -164,28 +164,14 @@ static const GpioBackend gpiod2_backend = {
 };
 
 static int request_error(Chip *c, unsigned offset, int e, const char *chip, const char *line, char **ret_error) {
-        struct gpiod_line_info *info;
+        struct gpiod_line_info *info = e == EBUSY ? gpiod_chip_get_line_info(c->chip, offset) : NULL;
         int r;
 
-        switch (e) {
-        case EBUSY:
-                info = gpiod_chip_get_line_info(c->chip, offset);
-                if (info && gpiod_line_info_is_used(info) && gpiod_line_info_get_consumer(info) &&
-                    *gpiod_line_info_get_consumer(info))
-                        r = gpio_error(ret_error, -e, chip, line, "line busy, held by \"%s\"",
-                                       gpiod_line_info_get_consumer(info));
-                else
-                        r = gpio_error(ret_error, -e, chip, line,
-                                       "line busy (in use by the kernel or another program)");
-                if (info)
-                        gpiod_line_info_free(info);
-                return r;
-        case EACCES:
-        case EPERM:
-                return gpio_error(ret_error, -e, chip, line, "permission denied when requesting the line");
-        default:
-                return gpio_error(ret_error, -e, chip, line, "cannot request the line: %s", strerror(e));
-        }
+        r = gpio_request_error(ret_error, e, chip, line,
+                               info && gpiod_line_info_is_used(info) ? gpiod_line_info_get_consumer(info) : NULL);
+        if (info)
+                gpiod_line_info_free(info);
+        return r;
 }
 
 /* The settings of one line: an output driven to value from the start, or an input with events

@@ -61,6 +61,10 @@ int gpio_locate(const GpioChipOps *ops, const char *chip, const char *line, Gpio
 int gpio_locate_in(const GpioChipOps *ops, const char *dev_dir, const char *chip, const char *line,
                    GpioLocation *ret, char **ret_error);
 
+/* The message of a line request that failed with errno e; consumer: the holder of a busy line,
+ * NULL or "" when unknown. Returns -e. */
+int gpio_request_error(char **ret_error, int e, const char *chip, const char *line, const char *consumer);
+
 /* Closes the chip (unless NULL) and frees where. */
 void gpio_location_done(GpioLocation *l);
 

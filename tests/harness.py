@@ -97,6 +97,36 @@ def end_children():
     return ended
 
 
+def run_cases(namespace, prefix, selected):
+    """Runs the functions case_NAME(workdir, server) of namespace (all, or those selected by
+    NAME) in order of their names, each with the one factory server of the run, and ends every
+    process they left. Prints PASS/FAIL per case and "N passed, N failed"; returns the exit
+    status."""
+    cases = [v for k, v in sorted(namespace.items()) if k.startswith("case_")]
+    work = tempfile.mkdtemp(prefix=prefix)
+    adopt_orphans()
+    srv = FactoryServer(work)
+    passed = failed = 0
+    try:
+        for case in cases:
+            name = case.__name__[5:]
+            if selected and name not in selected:
+                continue
+            t0 = time.monotonic()
+            try:
+                case(work, srv)
+                passed += 1
+                print("PASS: %s (%.1f s)" % (name, time.monotonic() - t0), flush=True)
+            except Exception as e:  # a failure, or an unexpected error: both fail the case
+                failed += 1
+                print("FAIL: %s: %s" % (name, e), flush=True)
+    finally:
+        srv.stop()
+        end_children()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
 def check(cond, what):
     if not cond:
         raise Failure(what)

@@ -18,13 +18,11 @@ import re
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (WRAPPER, BLINKUPCTL, BLINKUPD, ERR, LOGIN_KEY, NAME, PASSWORD, PATH, SRC, Daemon, Failure,  # noqa: E402
-                     FactoryServer, adopt_orphans, attempt_id, busctl, check, decode, end_children, https_pid,
-                     name_owned, vcd_last_level, wait_for)
+from harness import (WRAPPER, BLINKUPCTL, BLINKUPD, ERR, LOGIN_KEY, NAME, PASSWORD, PATH, SRC, Daemon,  # noqa: E402
+                     attempt_id, busctl, check, decode, https_pid, name_owned, run_cases, vcd_last_level, wait_for)
 
 # ---- the cases ----
 
@@ -451,34 +449,5 @@ def case_https_process(w, srv):
           "no clear message: " + p.stderr[-600:])
 
 
-CASES = [v for k, v in sorted(globals().items()) if k.startswith("case_")]
-
-
-def main():
-    selected = sys.argv[1:]
-    work = tempfile.mkdtemp(prefix="blinkupd-test-")
-    adopt_orphans()
-    srv = FactoryServer(work)
-    passed = failed = 0
-    try:
-        for case in CASES:
-            name = case.__name__[5:]
-            if selected and name not in selected:
-                continue
-            t0 = time.monotonic()
-            try:
-                case(work, srv)
-                passed += 1
-                print("PASS: %s (%.1f s)" % (name, time.monotonic() - t0), flush=True)
-            except Exception as e:  # a failure, or an unexpected error: both fail the case
-                failed += 1
-                print("FAIL: %s: %s" % (name, e), flush=True)
-    finally:
-        srv.stop()
-        end_children()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cases(globals(), "blinkupd-test-", sys.argv[1:]))

@@ -17,7 +17,6 @@ import email.utils
 import os
 import re
 import signal
-import stat
 import subprocess
 import sys
 import tempfile
@@ -25,8 +24,8 @@ import time
 import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from harness import (BLINKUPD, ERR, WRAPPER, Daemon, Failure, FactoryServer, adopt_orphans, attempt_id, check,  # noqa: E402
-                     end_children, https_pid, vcd_last_level, wait_for)
+from harness import (BLINKUPD, ERR, WRAPPER, Daemon, attempt_id, check, https_pid, run_cases,  # noqa: E402
+                     vcd_last_level, wait_for)
 
 # TimeoutSec=2 in the test configuration: an attempt's deadline is 3 x TimeoutSec
 ATTEMPT_DEADLINE = 6.0
@@ -456,34 +455,5 @@ def case_record_rotation(w, srv):
         check(d.stop() == 0, "blinkupd did not exit cleanly")
 
 
-CASES = [v for k, v in sorted(globals().items()) if k.startswith("case_")]
-
-
-def main():
-    selected = sys.argv[1:]
-    work = tempfile.mkdtemp(prefix="blinkupd-faults-")
-    adopt_orphans()
-    srv = FactoryServer(work)
-    passed = failed = 0
-    try:
-        for case in CASES:
-            name = case.__name__[5:]
-            if selected and name not in selected:
-                continue
-            t0 = time.monotonic()
-            try:
-                case(work, srv)
-                passed += 1
-                print("PASS: %s (%.1f s)" % (name, time.monotonic() - t0), flush=True)
-            except Exception as e:  # a failure, or an unexpected error: both fail the case
-                failed += 1
-                print("FAIL: %s: %s" % (name, e), flush=True)
-    finally:
-        srv.stop()
-        end_children()
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cases(globals(), "blinkupd-faults-", sys.argv[1:]))
