@@ -503,8 +503,9 @@ static bool all_digits(const char *s) {
 
 /* "3", "gpiochip3", "/dev/gpiochip3": a chip named by the number the kernel gave it */
 static bool chip_is_numbered(const char *chip) {
-        chip = startswith(chip, "/dev/") ?: chip;
-        return all_digits(startswith(chip, "gpiochip") ?: chip);
+        const char *name = startswith(chip, "/dev/") ?: chip;
+
+        return all_digits(startswith(name, "gpiochip") ?: name);
 }
 
 /* A chip: "sim", a /dev path, or a name or label of at most 31 bytes. A chip named by its number

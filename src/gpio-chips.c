@@ -192,7 +192,7 @@ static int line_on_chip(const GpioChipOps *ops, void *chip, const GpioChipInfo *
 static int locate_by_line_name(const GpioChipOps *ops, const char *dev_dir, const char *line, void **ret_chip,
                                GpioChipInfo *ret_info, unsigned *ret_offset, char **ret_error) {
         _cleanup_(freep) char *summary = NULL;
-        ChipScan s;
+        ChipScan s = {};
         size_t found = SIZE_MAX, denied = 0;
         unsigned offset = 0;
         int r;
@@ -253,7 +253,7 @@ static int chip_by_label(const GpioChipOps *ops, const char *dev_dir, const char
                          void **ret_chip, GpioChipInfo *ret_info, char **ret_error) {
         _cleanup_(freep) char *summary = NULL;
         size_t found = SIZE_MAX;
-        ChipScan s;
+        ChipScan s = {};
         int r;
 
         r = chip_scan(ops, dev_dir, &s);
