@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 #include <time.h>
 
 #include "ctl.h"
+#include "fs-util.h"
 #include "macro.h"
 #include "record.h"
 
@@ -1189,24 +1189,19 @@ static int attempt_compare(const void *x, const void *y) {
  * FIFO (which would block). */
 static int history_read_file(History *h, int dfd, const char *name, const char *path, bool missing_ok) {
         _cleanup_(closep) int fd = -1;
-        struct stat st;
         int r;
 
-        fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
-        if (fd < 0) {
-                if (errno == ENOENT && missing_ok)
-                        return CTL_EXIT_OK;
-                if (errno == ELOOP)
-                        fprintf(stderr, "blinkupctl: the attempt record %s is a symbolic link; not following it\n",
-                                path);
-                else
-                        fprintf(stderr, "blinkupctl: cannot read the attempt record %s: %m\n", path);
-                return CTL_EXIT_FAILURE;
-        }
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+        fd = open_regular_file(dfd, name, NULL);
+        if (fd == -ENOENT && missing_ok)
+                return CTL_EXIT_OK;
+        if (fd == -ELOOP)
+                fprintf(stderr, "blinkupctl: the attempt record %s is a symbolic link; not following it\n", path);
+        else if (fd == -EBADFD)
                 fprintf(stderr, "blinkupctl: the attempt record %s is not a regular file\n", path);
+        else if (fd < 0)
+                fprintf(stderr, "blinkupctl: cannot read the attempt record %s: %s\n", path, strerror(-fd));
+        if (fd < 0)
                 return CTL_EXIT_FAILURE;
-        }
         h->path = path;
         r = record_foreach_line_reverse(fd, 0, history_line, h);
         if (r < 0) {

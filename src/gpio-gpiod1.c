@@ -3,7 +3,6 @@
  * depends on the API version is in this file (and gpio-gpiod2.c for v2); finding the chip and
  * the line is gpio-chips.c's. */
 #include <errno.h>
-#include <fcntl.h>
 #include <gpiod.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -136,33 +135,22 @@ static const GpioBackend gpiod_backend = {
         .free = gpiod_backend_free,
 };
 
-/* frees without driving the line: used before the request succeeded */
-static void line_abandon(GpiodLine *g) {
-        free(g->line.description);
-        free(g->line.where);
-        gpiod_backend_free(&g->line);
-}
-
 /* Finds the line and requests it as config says (value: an output's level). */
 static int line_open(const char *chip, const char *line, bool output, const struct gpiod_line_request_config *config,
                      int value, GpiodLine **ret, char **ret_error) {
         _cleanup_(gpio_location_done) GpioLocation loc = {};
         struct gpiod_line *l;
+        GpioLine *gl = NULL;
         GpiodLine *g;
         int r;
 
         r = gpio_locate(&chip_ops, chip, line, &loc, ret_error);
+        if (r >= 0)
+                r = gpio_line_new(&gpiod_backend, sizeof(GpiodLine), &loc, chip, line, output, &gl, ret_error);
         if (r < 0)
                 return r;
-        g = calloc(1, sizeof(*g));
-        if (!g)
-                return gpio_error(ret_error, -ENOMEM, chip, line, "out of memory");
+        g = (GpiodLine *) gl;
         g->event_fd = -1;
-        r = gpio_line_init(&g->line, &gpiod_backend, loc.chip_name, line, output, loc.where);
-        if (r < 0) {
-                free(g);
-                return gpio_error(ret_error, r, chip, line, "out of memory");
-        }
         g->chip = TAKE_PTR(loc.chip);
         if (!chip || !*chip)
                 chip = loc.chip_name; /* found by the line's name: the messages name the chip */
@@ -172,12 +160,12 @@ static int line_open(const char *chip, const char *line, bool output, const stru
         if (!l) {
                 r = gpio_error(ret_error, -(errno ?: EIO), chip, line, "cannot read the line: %s",
                                strerror(errno ?: EIO));
-                line_abandon(g);
+                gpio_line_abandon(&g->line);
                 return r;
         }
         if (gpiod_line_request(l, config, value) < 0) {
                 r = request_error(l, errno, chip, line, ret_error);
-                line_abandon(g);
+                gpio_line_abandon(&g->line);
                 return r;
         }
         g->gline = l;
@@ -218,7 +206,7 @@ int gpio_gpiod_input_open(const char *chip, const char *line, bool active_low, G
                 .flags = bias_flags[bias],
         };
         GpiodLine *g = NULL;
-        int r, fd, flags;
+        int r, fd;
 
         r = line_open(chip, line, false, &config, 0, &g, ret_error);
         if (r < 0)
@@ -226,9 +214,9 @@ int gpio_gpiod_input_open(const char *chip, const char *line, bool active_low, G
         g->line.active_low = active_low;
 
         fd = gpiod_line_event_get_fd(g->gline);
-        if (fd < 0 || (flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-                r = -(errno ?: EIO);
-                line_abandon(g);
+        r = fd < 0 ? -(errno ?: EIO) : gpio_fd_set_nonblock(fd);
+        if (r < 0) {
+                gpio_line_abandon(&g->line);
                 return gpio_error(ret_error, r, chip, line, "cannot set up line events: %s", strerror(-r));
         }
         g->event_fd = fd;

@@ -6,7 +6,6 @@
  * A v2 request lives on without its chip: the chip is closed once the line is requested. Values
  * are logical in v2; no line is requested active-low, so logical and electrical levels agree. */
 #include <errno.h>
-#include <fcntl.h>
 #include <gpiod.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,25 +226,20 @@ static int line_open(const char *chip, const char *line, bool output, int value,
                      Gpiod2Line **ret, char **ret_error) {
         _cleanup_(gpio_location_done) GpioLocation loc = {};
         struct gpiod_line_settings *s;
+        GpioLine *gl = NULL;
         Gpiod2Line *g;
         int r;
 
         r = gpio_locate(&chip_ops, chip, line, &loc, ret_error);
+        if (r >= 0)
+                r = gpio_line_new(&gpiod2_backend, sizeof(Gpiod2Line), &loc, chip, line, output, &gl, ret_error);
         if (r < 0)
                 return r;
         if (!chip || !*chip)
                 chip = loc.chip_name; /* found by the line's name: the messages name the chip */
-
-        g = calloc(1, sizeof(*g));
-        if (!g)
-                return gpio_error(ret_error, -ENOMEM, chip, line, "out of memory");
+        g = (Gpiod2Line *) gl;
         g->event_fd = -1;
         g->offset = loc.offset;
-        r = gpio_line_init(&g->line, &gpiod2_backend, loc.chip_name, line, output, loc.where);
-        if (r < 0) {
-                free(g);
-                return gpio_error(ret_error, r, chip, line, "out of memory");
-        }
 
         s = settings_new(output, value, bias);
         errno = ENOMEM;
@@ -256,9 +250,7 @@ static int line_open(const char *chip, const char *line, bool output, int value,
         }
         if (!g->request) {
                 r = request_error(loc.chip, loc.offset, errno ?: EIO, chip, line, ret_error);
-                free(g->line.description);
-                free(g->line.where);
-                gpiod2_free(&g->line);
+                gpio_line_abandon(&g->line);
                 return r;
         }
         *ret = g;
@@ -289,7 +281,7 @@ int gpio_gpiod_input_open(const char *chip, const char *line, bool active_low, G
                 [GPIO_BIAS_PULL_DOWN] = GPIOD_LINE_BIAS_PULL_DOWN,
         };
         Gpiod2Line *g = NULL;
-        int r, fd, flags;
+        int r, fd;
 
         r = line_open(chip, line, false, 0, biases[bias], &g, ret_error);
         if (r < 0)
@@ -298,8 +290,8 @@ int gpio_gpiod_input_open(const char *chip, const char *line, bool active_low, G
 
         g->events = gpiod_edge_event_buffer_new(1);
         fd = gpiod_line_request_get_fd(g->request);
-        if (!g->events || fd < 0 || (flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
-                r = -(errno ?: ENOMEM);
+        r = !g->events || fd < 0 ? -(errno ?: ENOMEM) : gpio_fd_set_nonblock(fd);
+        if (r < 0) {
                 gpio_line_free(&g->line);
                 return gpio_error(ret_error, r, chip, line, "cannot set up line events: %s", strerror(-r));
         }

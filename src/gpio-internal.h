@@ -88,6 +88,17 @@ int gpio_bias_from_string(const char *s, GpioBias *ret);
 int gpio_line_init(GpioLine *l, const GpioBackend *backend, const char *chip, const char *line, bool output,
                    const char *where);
 
+/* For a kernel backend: allocates size bytes (a structure with a GpioLine first) and sets up
+ * the GpioLine for the line found at loc. Errors as gpio_error(). */
+int gpio_line_new(const GpioBackend *backend, size_t size, const GpioLocation *loc, const char *chip,
+                  const char *line, bool output, GpioLine **ret, char **ret_error);
+
+/* Frees a line without driving or flushing it: for a backend whose request did not succeed. */
+void gpio_line_abandon(GpioLine *l);
+
+/* Adds O_NONBLOCK to fd's flags. 0 or -errno. */
+int gpio_fd_set_nonblock(int fd);
+
 /* Formats "GPIO chip "C" line "L": <reason>" (without a chip: "GPIO line "L": <reason>") into
  * *ret_error (when not NULL) and returns error. */
 int gpio_error(char **ret_error, int error, const char *chip, const char *line, const char *format, ...)

@@ -3,6 +3,7 @@
 #define _GNU_SOURCE 1 /* asprintf() */
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,18 +165,45 @@ const char *gpio_line_where(GpioLine *l) {
         return l ? l->where : NULL;
 }
 
-GpioLine *gpio_line_free(GpioLine *l) {
-        char *d, *w;
+void gpio_line_abandon(GpioLine *l) {
+        char *d = l->description, *w = l->where;
 
+        l->backend->free(l);
+        free(d);
+        free(w);
+}
+
+int gpio_line_new(const GpioBackend *backend, size_t size, const GpioLocation *loc, const char *chip,
+                  const char *line, bool output, GpioLine **ret, char **ret_error) {
+        GpioLine *l;
+        int r;
+
+        l = calloc(1, size);
+        if (!l)
+                return gpio_error(ret_error, -ENOMEM, chip, line, "out of memory");
+        r = gpio_line_init(l, backend, loc->chip_name, line, output, loc->where);
+        if (r < 0) {
+                free(l);
+                return gpio_error(ret_error, r, chip, line, "out of memory");
+        }
+        *ret = l;
+        return 0;
+}
+
+int gpio_fd_set_nonblock(int fd) {
+        int flags = fcntl(fd, F_GETFL);
+
+        if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0)
+                return -errno;
+        return 0;
+}
+
+GpioLine *gpio_line_free(GpioLine *l) {
         if (!l)
                 return NULL;
         if (l->output)
                 (void) gpio_line_set(l, gpio_line_dark_level(l));
         (void) gpio_line_flush(l);
-        d = l->description;
-        w = l->where;
-        l->backend->free(l);
-        free(d);
-        free(w);
+        gpio_line_abandon(l);
         return NULL;
 }

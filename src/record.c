@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "fs-util.h"
 #include "macro.h"
 #include "record.h"
 
@@ -270,21 +271,6 @@ static int scan_line(const char *line, size_t length, uint64_t offset, bool term
         return r;
 }
 
-/* Opens a file of the record for reading: a regular file, not through a link, never blocking. */
-static int open_record_file(int dfd, const char *name) {
-        _cleanup_(closep) int fd = -1;
-        struct stat st;
-
-        fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
-        if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
-        return TAKE_FD(fd);
-}
-
 int record_list_rotated(int dfd, unsigned **ret, size_t *ret_n) {
         _cleanup_(freep) unsigned *list = NULL;
         struct dirent *de;
@@ -358,7 +344,7 @@ static int scan_record(int dfd, int fd, uint64_t *ret) {
                 char name[sizeof(RECORD_FILENAME) + 16];
 
                 (void) snprintf(name, sizeof(name), RECORD_FILENAME ".%u", rotated[i]);
-                rfd = open_record_file(dfd, name);
+                rfd = open_regular_file(dfd, name, NULL);
                 if (rfd < 0)
                         return rfd;
                 r = record_foreach_line_reverse(rfd, 0, scan_line, &s);
@@ -377,7 +363,7 @@ int record_scan_last_id(const char *dir, uint64_t *ret) {
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (dfd < 0)
                 return -errno;
-        fd = open_record_file(dfd, RECORD_FILENAME);
+        fd = open_regular_file(dfd, RECORD_FILENAME, NULL);
         if (fd < 0 && fd != -ENOENT)
                 return fd;
         return scan_record(dfd, fd, ret);

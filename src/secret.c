@@ -11,23 +11,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fs-util.h"
 #include "macro.h"
 #include "secret.h"
 
 static int read_file(const char *path, bool private, char **ret) {
         _cleanup_(closep) int fd = -1;
         char buf[SECRET_SIZE_MAX + 1];
-        struct stat st;
+        struct stat st = {};
         size_t n = 0;
         char *s;
 
-        fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+        fd = open_regular_file(AT_FDCWD, path, &st);
         if (fd < 0)
-                return -errno;
-        if (fstat(fd, &st) < 0)
-                return -errno;
-        if (!S_ISREG(st.st_mode))
-                return -EBADFD;
+                return fd;
         if (private && (st.st_mode & S_IROTH))
                 return -EPERM;
 
