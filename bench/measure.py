@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 """The daemon half of bench/run: start-up, idle cost, press-to-light and line throughput of the
 real blinkupd on a private session bus with simulated lines, against the local HTTPS factory
-server (tests/factory-server.py). Reads bench/timing's output of the same run, prints the whole
+server (tests/helpers/factory-server.py). Reads bench/timing's output of the same run, prints the whole
 table, writes the pictures, and ends with the one-line summary. Run by bench/run inside
 dbus-run-session; standard library only.
 
@@ -23,7 +23,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
-sys.path.insert(0, os.path.join(SRC, "tests"))
+sys.path.insert(0, os.path.join(SRC, "tests", "helpers"))
 sys.path.insert(0, os.path.join(SRC, "tools"))
 from harness import LOGIN_KEY, NAME, PASSWORD, PATH, FactoryServer, https_pid  # noqa: E402
 
@@ -640,7 +640,7 @@ def waveform_svg(build, traces, out):
                 f.write("$timescale 1ns $end\n$var wire 1 ! led $end\n$enddefinitions $end\n#0\n$dumpvars\n1!\n$end\n")
                 for t, level in unit:
                     f.write("#%d\n%d!\n" % (t, level))
-            p = subprocess.run([os.path.join(build, "tests", "blinkup-decode"), one], capture_output=True, text=True)
+            p = subprocess.run([os.path.join(build, "tests", "helpers", "blinkup-decode"), one], capture_output=True, text=True)
             frame = re.search(r"frame 1: ([0-9a-f]+)\n", p.stdout)
             period = re.search(r"period_ns=([0-9.]+)", p.stdout)
             if p.returncode == 0 and frame and period:

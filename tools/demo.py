@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests"))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "helpers"))
 from harness import BLINKUPCTL, NAME, Daemon, FactoryServer, decode, wait_for  # noqa: E402
 
 
@@ -101,7 +101,7 @@ def main():
         for r in srv.requests():
             say(f"     {r['method']:5s} {r['api_path']}")
         rc, text = decode(d.trace)
-        say("   the LED trace, decoded independently (tests/blinkup-decode):")
+        say("   the LED trace, decoded independently (tests/helpers/blinkup-decode):")
         say("     " + text.strip().replace("\n", "\n     "))
         mx, p99, edges = d.prop("LastTiming")
         say(f"   timing: {edges} edges, lateness max {mx / 1000:.0f} us, p99 {p99 / 1000:.0f} us "

@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/config.h"
+#include "conf.h"
 #include "strv.h"
 
 #define NAME "fuzz.conf"

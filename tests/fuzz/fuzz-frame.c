@@ -78,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char *strings[STRINGS] = {};
         const char **fields[STRINGS];
         FrameRequest req = {};
-        FrameError err;
+        ErrorText err;
         Frame f;
         uint8_t flags = 0, fixed[22] = {};
         size_t n = 0, pos;

@@ -1,7 +1,0 @@
-/* SPDX-License-Identifier: MIT */
-#pragma once
-
-int daemon_main(int argc, char *argv[]);
-
-/* blinkupd-https, the factory server client's process (https-proto.h) */
-int https_main(int argc, char *argv[]);

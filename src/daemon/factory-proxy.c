@@ -1,0 +1,575 @@
+/* SPDX-License-Identifier: MIT */
+/* The factory server client as blinkupd uses it: server.h's interface, carried out by
+ * blinkupd-https in a process of its own (https-proto.h says why and how). This file is linked
+ * into blinkupd instead of server.c, so the daemon maps neither libcurl nor a TLS library:
+ * what it locks in memory for the transmitter is its own code and libsystemd's.
+ *
+ * blinkupd-https is started by factory_proxy_new() and again by the first request after it stopped;
+ * a request it cannot answer because it stopped ends as FACTORY_ERROR_TRANSPORT, with the
+ * reason, like any other transport failure. The daemon trusts nothing it answers beyond its
+ * form: the identifiers are checked again here. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* close_range() */
+#endif
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <systemd/sd-bus.h>
+#include <unistd.h>
+
+#include "https-proto.h"
+#include "list.h"
+#include "log.h"
+#include "macro.h"
+#include "factory-json.h"
+#include "factory-proxy.h"
+
+/* how long blinkupd-https may take to exit once its connection is closed */
+#define HELPER_EXIT_TIMEOUT_USEC (5 * USEC_PER_SEC)
+/* beyond the operation's own deadline, which blinkupd-https keeps: time for its answer to
+ * arrive. Past it the daemon ends the operation itself, and kills blinkupd-https. */
+#define ANSWER_MARGIN_USEC (500 * USEC_PER_MSEC)
+
+/* One blinkupd-https process, from its start until it has been reaped. Its child event source
+ * is floating (owned by the event loop) and frees the Helper when it goes, so a helper that is
+ * being retired needs no owner and no one waits for it: it is reaped whenever it exits, and
+ * killed if it has not HELPER_EXIT_TIMEOUT_USEC after its connection was closed. */
+typedef struct Helper {
+        FactoryProxy *server; /* NULL once retired */
+        pid_t pid;
+        sd_event_source *child; /* floating */
+        sd_event_source *kill_timer;
+} Helper;
+
+struct FactoryProxyOp {
+        FactoryProxy *server;
+        uint64_t id;
+        const char *method;
+        sd_bus *bus; /* the connection the call went out on (it may be an old one, closing) */
+        sd_bus_slot *slot;
+        sd_event_source *deadline; /* the operation's own deadline, whatever the helper does */
+        uint64_t deadline_usec; /* relative, for the message */
+        factory_proxy_callback_t callback;
+        void *userdata;
+        FactoryProxyOp *prev, *next;
+};
+
+struct FactoryProxy {
+        sd_event *event;
+        char *path; /* of blinkupd-https */
+        FactoryConfig config; /* the strings owned; the keys erased when freed */
+
+        sd_bus *bus;
+        Helper *helper; /* the current one */
+        unsigned starts;
+
+        uint64_t next_id;
+        FactoryProxyOp *ops;
+};
+
+static const char *str_or_empty(const char *s) {
+        return s ? s : "";
+}
+
+/* ---- blinkupd-https, the process ---- */
+
+/* After fork(), in the child: async-signal-safe calls only (the transmitter thread exists). */
+_noreturn_ static void helper_exec(int fd, pid_t parent, int max_fd, char *const argv[]) {
+        static const char msg[] = "blinkupd: cannot execute the factory server client\n";
+        sigset_t none;
+
+        sigemptyset(&none);
+        (void) sigprocmask(SIG_SETMASK, &none, NULL);
+        (void) signal(SIGPIPE, SIG_DFL);
+        /* it ends with the daemon, and runs without the daemon's capabilities (CAP_SYS_NICE,
+         * CAP_IPC_LOCK: ambient ones are not passed on across execve() once cleared) */
+        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+                _exit(EXIT_FAILURE);
+        (void) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+        if (fd == HTTPS_PROTO_FD) {
+                if (fcntl(fd, F_SETFD, 0) < 0)
+                        _exit(EXIT_FAILURE);
+        } else if (dup2(fd, HTTPS_PROTO_FD) < 0)
+                _exit(EXIT_FAILURE);
+        /* nothing else of the daemon's: not the GPIO lines, not the system bus */
+        if (close_range(HTTPS_PROTO_FD + 1, ~0U, 0) < 0) /* a seccomp filter without it */
+                for (int i = HTTPS_PROTO_FD + 1; i < max_fd; i++)
+                        (void) close(i);
+        execv(argv[0], argv);
+        (void) !write(STDERR_FILENO, msg, sizeof(msg) - 1);
+        _exit(127);
+}
+
+static void helper_destroy(void *userdata) {
+        Helper *h = userdata;
+
+        if (h->server && h->server->helper == h)
+                h->server->helper = NULL;
+        sd_event_source_disable_unref(h->kill_timer);
+        free(h);
+}
+
+static int on_helper_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
+        Helper *h = userdata;
+        bool current = h->server && h->server->helper == h;
+
+        if (!current)
+                log_debug("blinkupd-https (PID %d), retired, has exited.", (int) si->si_pid);
+        else if (si->si_code == CLD_EXITED)
+                log_warning("blinkupd-https (PID %d), the factory server client, exited with status %d; "
+                            "the next request starts it again.",
+                            (int) si->si_pid, si->si_status);
+        else
+                log_warning("blinkupd-https (PID %d), the factory server client, was ended by signal "
+                            "SIG%s; the next request starts it again.",
+                            (int) si->si_pid, sigabbrev_np(si->si_status) ?: "?");
+        /* reaped by sd-event; its requests end when the bus notices the connection closed. The
+         * source, floating, holds the only reference to itself: take one, give up the floating
+         * one, and drop it, which frees h (helper_destroy) once this callback has returned. */
+        sd_event_source_ref(source);
+        (void) sd_event_source_set_floating(source, false);
+        sd_event_source_disable_unref(source);
+        return 0;
+}
+
+static int on_helper_kill_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        Helper *h = userdata;
+
+        log_warning("blinkupd-https (PID %d) did not exit within %" PRIu64 " s of its connection closing; "
+                    "killing it.",
+                    (int) h->pid, HELPER_EXIT_TIMEOUT_USEC / USEC_PER_SEC);
+        (void) kill(h->pid, SIGKILL);
+        return 0;
+}
+
+/* The current blinkupd-https is done with; nothing waits for it.
+ * kill_now (it missed a deadline): killed at once. Requests still waiting on its connection end
+ * as sd-bus sees the connection close (the daemon keeps it attached while they refer to it).
+ * Otherwise (reload, exit, or it stopped already): an open connection is closed, so that it
+ * exits when it reads the end, and it is killed if it has not exited in
+ * HELPER_EXIT_TIMEOUT_USEC. A connection that is closing already is only let go of: requests
+ * still on it end as sd-bus finishes closing it. */
+static void helper_retire(FactoryProxy *s, bool kill_now) {
+        Helper *h = s->helper;
+        int r;
+
+        if (!kill_now && s->bus && sd_bus_is_open(s->bus) > 0)
+                s->bus = sd_bus_close_unref(s->bus);
+        else
+                s->bus = sd_bus_unref(s->bus);
+        if (!h)
+                return;
+        s->helper = NULL;
+        h->server = NULL;
+        if (kill_now) {
+                (void) kill(h->pid, SIGKILL);
+                return;
+        }
+        r = sd_event_add_time_relative(s->event, &h->kill_timer, CLOCK_MONOTONIC, HELPER_EXIT_TIMEOUT_USEC,
+                                       10 * USEC_PER_MSEC, on_helper_kill_timer, h);
+        if (r == -ESTALE) /* the event loop has ended: the daemon is exiting */
+                (void) kill(h->pid, SIGTERM);
+        else if (r < 0) {
+                log_warning_errno(r, "Cannot time the exit of blinkupd-https (PID %d), killing it: %m",
+                                  (int) h->pid);
+                (void) kill(h->pid, SIGKILL);
+        }
+}
+
+/* Watches a started blinkupd-https until it is reaped. */
+static int helper_watch(FactoryProxy *s, pid_t pid) {
+        sd_event_source *child = NULL;
+        Helper *h;
+        int r;
+
+        h = calloc(1, sizeof(*h));
+        if (!h)
+                return -ENOMEM;
+        h->server = s;
+        h->pid = pid;
+        r = sd_event_add_child(s->event, &child, pid, WEXITED, on_helper_exit, h);
+        if (r < 0) {
+                free(h);
+                return r;
+        }
+        (void) sd_event_source_set_destroy_callback(child, helper_destroy);
+        (void) sd_event_source_set_floating(child, true);
+        sd_event_source_unref(child); /* the event loop's now */
+        h->child = child;
+        s->helper = h;
+        return 0;
+}
+
+static int on_open_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+
+        if (e)
+                log_error("blinkupd-https did not take the server configuration: %s", e->message);
+        return 0;
+}
+
+static int helper_open(FactoryProxy *s) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        const FactoryConfig *c = &s->config;
+        int r;
+
+        r = sd_bus_message_new_method_call(s->bus, &m, NULL, HTTPS_PROTO_PATH, HTTPS_PROTO_INTERFACE,
+                                           "Open");
+        if (r < 0)
+                return r;
+        (void) sd_bus_message_sensitive(m); /* the keys: erased when the message is freed */
+        r = sd_bus_message_append(
+                m, HTTPS_PROTO_OPEN_SIGNATURE, c->url, c->production, str_or_empty(c->login_key),
+                str_or_empty(c->api_key), str_or_empty(c->plan_id), str_or_empty(c->fixture_id),
+                str_or_empty(c->ca_file), c->timeout_usec, c->connect_timeout_usec, c->attempt_timeout_usec,
+                c->confirm_timeout_usec, c->confirm_interval_usec, c->allow_insecure_http);
+        if (r < 0)
+                return r;
+        return sd_bus_call_async(s->bus, NULL, m, on_open_reply, s, 0);
+}
+
+static int helper_start(FactoryProxy *s) {
+        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
+        _cleanup_(closep) int child_fd = -1;
+        char level[32];
+        char *argv[] = { s->path, level, NULL };
+        struct rlimit rl;
+        int pair[2], max_fd, r;
+        pid_t parent = getpid(), pid;
+
+        helper_retire(s, false);
+        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
+                return log_error_errno(-errno, "Cannot create the connection to blinkupd-https: %m");
+        child_fd = pair[1];
+        (void) snprintf(level, sizeof(level), "--log-level=%d", log_get_max_level());
+        max_fd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int) rl.rlim_cur : 65536;
+
+        r = sd_bus_new(&bus);
+        if (r >= 0)
+                r = sd_bus_set_fd(bus, pair[0], pair[0]); /* the bus owns it from here on */
+        if (r < 0) {
+                safe_close(pair[0]);
+                return log_error_errno(r, "Cannot create the connection to blinkupd-https: %m");
+        }
+        (void) sd_bus_set_description(bus, "blinkupd-https");
+
+        pid = fork();
+        if (pid < 0)
+                return log_error_errno(-errno, "Cannot start blinkupd-https: %m");
+        if (pid == 0)
+                helper_exec(child_fd, parent, max_fd, argv);
+        s->starts++;
+        safe_close(TAKE_FD(child_fd));
+
+        r = helper_watch(s, pid);
+        if (r < 0) { /* it could never be reaped, nor killed on time: not kept */
+                (void) kill(pid, SIGKILL);
+                (void) waitpid(pid, NULL, 0);
+                return log_error_errno(r, "Cannot watch blinkupd-https (PID %d): %m", (int) pid);
+        }
+        r = sd_bus_start(bus);
+        if (r >= 0)
+                r = sd_bus_attach_event(bus, s->event, SD_EVENT_PRIORITY_NORMAL);
+        if (r < 0)
+                return log_error_errno(r, "Cannot connect to blinkupd-https: %m");
+        s->bus = TAKE_PTR(bus);
+        r = helper_open(s);
+        if (r < 0)
+                return log_error_errno(r, "Cannot send the configuration to blinkupd-https: %m");
+        log_debug("Started blinkupd-https (PID %d), the factory server client.", (int) pid);
+        return 0;
+}
+
+static int helper_ensure(FactoryProxy *s) {
+        if (s->bus && sd_bus_is_open(s->bus) > 0)
+                return 0;
+        if (s->starts > 0)
+                log_notice("Starting blinkupd-https, the factory server client, again.");
+        return helper_start(s);
+}
+
+/* ---- operations ---- */
+
+static void op_unlink(FactoryProxyOp *op) {
+        LIST_REMOVE(op->server->ops, op);
+}
+
+static void op_free(FactoryProxyOp *op) {
+        op_unlink(op);
+        op->slot = sd_bus_slot_unref(op->slot);
+        op->deadline = sd_event_source_disable_unref(op->deadline);
+        op->bus = sd_bus_unref(op->bus);
+        free(op);
+}
+
+unsigned factory_proxy_pending(FactoryProxy *s) {
+        unsigned n = 0;
+
+        for (FactoryProxyOp *op = s ? s->ops : NULL; op; op = op->next)
+                n++;
+        return n;
+}
+
+static bool id_ok(const char *id) {
+        return !*id || factory_id_valid(id, FACTORY_ID_MAX);
+}
+
+static void result_from_reply(sd_bus_message *m, FactoryResult *res) {
+        const char *message, *plan_id, *token_id, *device_id;
+        const sd_bus_error *e = sd_bus_message_get_error(m);
+        int64_t status;
+        uint64_t expires;
+        uint32_t kind;
+        int r;
+
+        res->kind = FACTORY_ERROR_TRANSPORT;
+        if (e) {
+                (void) snprintf(res->message, sizeof(res->message),
+                                "No answer from blinkupd-https, the factory server client: %s", e->message);
+                return;
+        }
+        r = sd_bus_message_read(m, HTTPS_PROTO_RESULT_SIGNATURE, &kind, &message, &plan_id, &token_id,
+                                &device_id, &status, &expires);
+        if (r < 0 || kind >= _FACTORY_ERROR_KIND_MAX || strlen(message) >= sizeof(res->message) ||
+            !id_ok(plan_id) || !id_ok(token_id) || !id_ok(device_id)) {
+                (void) snprintf(res->message, sizeof(res->message),
+                                "blinkupd-https, the factory server client, answered something malformed.");
+                return;
+        }
+        res->kind = (FactoryErrorKind) kind;
+        strcpy(res->message, message);
+        strcpy(res->plan_id, plan_id);
+        strcpy(res->token_id, token_id);
+        strcpy(res->device_id, device_id);
+        res->http_status = (long) status;
+        res->token_expires_usec = expires;
+}
+
+static int on_op_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
+        FactoryProxyOp *op = userdata;
+        FactoryResult res = {};
+
+        result_from_reply(m, &res);
+        op_unlink(op);
+        op->callback(op->server, &res, op->userdata);
+        op_free(op);
+        return 0;
+}
+
+/* Ends op with a timeout and this message, and frees it. */
+_printf_(2, 3) static void op_fail_timeout(FactoryProxyOp *op, const char *format, ...) {
+        FactoryProxy *s = op->server;
+        FactoryResult res = { .kind = FACTORY_ERROR_TIMEOUT };
+        va_list ap;
+
+        va_start(ap, format);
+        (void) vsnprintf(res.message, sizeof(res.message), format, ap);
+        va_end(ap);
+        op_unlink(op);
+        op->callback(s, &res, op->userdata);
+        op_free(op);
+}
+
+/* The operation's deadline passed with no answer: blinkupd-https is stuck (stopped, spinning, or
+ * it never finished its handshake). The operation fails now, and the helper is killed, so that
+ * the next request starts a new one; the other requests it had fail with it, saying why. */
+static int on_op_deadline(sd_event_source *source, uint64_t usec, void *userdata) {
+        FactoryProxyOp *op = userdata;
+        FactoryProxy *s = op->server;
+        _cleanup_(sd_bus_unrefp) sd_bus *stuck = NULL;
+        const char *method = op->method;
+        char span[32];
+
+        (void) snprintf(span, sizeof(span), "%.1f s", (double) op->deadline_usec / (double) USEC_PER_SEC);
+        if (op->bus == s->bus && s->helper) {
+                log_warning("blinkupd-https (PID %d) did not answer %s within its deadline of %s; killing it.",
+                            (int) s->helper->pid, method, span);
+                stuck = sd_bus_ref(s->bus);
+                helper_retire(s, true);
+        }
+        op_fail_timeout(op,
+                        "%s: no answer from blinkupd-https, the factory server client, within the deadline of "
+                        "%s; it was killed, and the next request starts it again",
+                        method, span);
+
+        /* the callbacks may start requests: those go to a new helper, never to the stuck one */
+        for (FactoryProxyOp *other; stuck;) {
+                for (other = s->ops; other && other->bus != stuck; other = other->next)
+                        ;
+                if (!other)
+                        break;
+                op_fail_timeout(other,
+                                "%s: no answer from blinkupd-https, the factory server client: it was killed, "
+                                "as it did not answer %s within its deadline of %s",
+                                other->method, method, span);
+        }
+        return 0;
+}
+
+/* token_id: Confirm's argument; its deadline is the confirmation's, the others' one attempt's */
+static int op_call(FactoryProxy *s, const char *method, const char *token_id, factory_proxy_callback_t cb, void *userdata,
+                   FactoryProxyOp **ret_op) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        uint64_t deadline_usec;
+        FactoryProxyOp *op;
+        int r;
+
+        if (!s || !cb)
+                return -EINVAL;
+        deadline_usec = token_id ? s->config.confirm_timeout_usec : s->config.attempt_timeout_usec;
+        r = helper_ensure(s);
+        if (r < 0)
+                return r;
+        op = calloc(1, sizeof(*op));
+        if (!op)
+                return -ENOMEM;
+        op->server = s;
+        op->id = ++s->next_id;
+        op->method = method;
+        op->deadline_usec = deadline_usec;
+        op->callback = cb;
+        op->userdata = userdata;
+        op->bus = sd_bus_ref(s->bus);
+
+        r = sd_bus_message_new_method_call(s->bus, &m, NULL, HTTPS_PROTO_PATH, HTTPS_PROTO_INTERFACE,
+                                           method);
+        if (r >= 0)
+                r = sd_bus_message_append(m, "t", op->id);
+        if (r >= 0 && token_id)
+                r = sd_bus_message_append(m, "s", token_id);
+        /* sd-bus's own timeout does not run while the connection is still authenticating: the
+         * deadline is a timer of the event loop's, sd-bus's only a later backstop */
+        if (r >= 0)
+                r = sd_bus_call_async(s->bus, &op->slot, m, on_op_reply, op,
+                                      deadline_usec + ANSWER_MARGIN_USEC + HELPER_EXIT_TIMEOUT_USEC);
+        if (r >= 0)
+                r = sd_event_add_time_relative(s->event, &op->deadline, CLOCK_MONOTONIC,
+                                               deadline_usec + ANSWER_MARGIN_USEC, 10 * USEC_PER_MSEC,
+                                               on_op_deadline, op);
+        if (r < 0) {
+                op_free(op);
+                return log_error_errno(r, "Cannot send the %s request to blinkupd-https: %m", method);
+        }
+        LIST_PREPEND(s->ops, op);
+        if (ret_op)
+                *ret_op = op;
+        return 0;
+}
+
+int factory_proxy_verify(FactoryProxy *s, factory_proxy_callback_t cb, void *userdata, FactoryProxyOp **ret_op) {
+        if (s && s->config.production)
+                return -EOPNOTSUPP;
+        return op_call(s, "Verify", NULL, cb, userdata, ret_op);
+}
+
+int factory_proxy_request_token(FactoryProxy *s, factory_proxy_callback_t cb, void *userdata, FactoryProxyOp **ret_op) {
+        return op_call(s, "RequestToken", NULL, cb, userdata, ret_op);
+}
+
+int factory_proxy_enroll(FactoryProxy *s, factory_proxy_callback_t cb, void *userdata, FactoryProxyOp **ret_op) {
+        return op_call(s, "Enroll", NULL, cb, userdata, ret_op);
+}
+
+int factory_proxy_confirm(FactoryProxy *s, const char *token_id, factory_proxy_callback_t cb, void *userdata,
+                   FactoryProxyOp **ret_op) {
+        if (!factory_id_valid(token_id, FACTORY_ID_MAX))
+                return -EINVAL;
+        return op_call(s, "Confirm", token_id, cb, userdata, ret_op);
+}
+
+FactoryProxyOp *factory_proxy_op_cancel(FactoryProxyOp *op) {
+        if (!op)
+                return NULL;
+        /* blinkupd-https is told, not asked: no answer comes, none is waited for */
+        if (op->bus && sd_bus_is_open(op->bus) > 0)
+                (void) sd_bus_call_method_async(op->bus, NULL, NULL, HTTPS_PROTO_PATH, HTTPS_PROTO_INTERFACE,
+                                                "Cancel", NULL, NULL, "t", op->id);
+        op_free(op);
+        return NULL;
+}
+
+/* ---- setup ---- */
+
+static void config_clear(FactoryConfig *c) {
+        free(c->url);
+        erase_and_free(c->login_key);
+        erase_and_free(c->api_key);
+        free(c->plan_id);
+        free(c->fixture_id);
+        free(c->ca_file);
+        *c = (FactoryConfig){};
+}
+
+static int config_copy(FactoryConfig *dst, const FactoryConfig *src) {
+        *dst = *src;
+        dst->url = dst->login_key = dst->api_key = dst->plan_id = dst->fixture_id = dst->ca_file = NULL;
+        factory_config_fill_timeouts(dst);
+        if (!(dst->url = strdup(src->url)) ||
+            (src->login_key && !(dst->login_key = strdup(src->login_key))) ||
+            (src->api_key && !(dst->api_key = strdup(src->api_key))) ||
+            (src->plan_id && !(dst->plan_id = strdup(src->plan_id))) ||
+            (src->fixture_id && !(dst->fixture_id = strdup(src->fixture_id))) ||
+            (src->ca_file && !(dst->ca_file = strdup(src->ca_file))))
+                return -ENOMEM;
+        return 0;
+}
+
+int factory_proxy_new(sd_event *e, const FactoryConfig *c, FactoryProxy **ret) {
+        const char *path;
+        FactoryProxy *s;
+        int r;
+
+        if (!e || !c || !ret)
+                return -EINVAL;
+        r = factory_config_check(c, NULL);
+        if (r < 0)
+                return r;
+        path = getenv(HTTPS_PROTO_PATH_ENV);
+        if (!path || !*path)
+                path = PKGLIBEXECDIR "/blinkupd-https";
+        if (access(path, X_OK) < 0)
+                return log_error_errno(-errno, "Cannot run %s, the factory server client: %m", path);
+
+        s = calloc(1, sizeof(*s));
+        if (!s)
+                return -ENOMEM;
+        s->event = sd_event_ref(e);
+        r = -ENOMEM;
+        s->path = strdup(path);
+        if (!s->path)
+                goto fail;
+        r = config_copy(&s->config, c);
+        if (r < 0)
+                goto fail;
+        r = helper_start(s);
+        if (r < 0)
+                goto fail;
+        *ret = s;
+        return 0;
+
+fail:
+        factory_proxy_free(s);
+        return r;
+}
+
+FactoryProxy *factory_proxy_free(FactoryProxy *s) {
+        if (!s)
+                return NULL;
+        while (s->ops)
+                op_free(s->ops);
+        helper_retire(s, false);
+        config_clear(&s->config);
+        free(s->path);
+        sd_event_unref(s->event);
+        free(s);
+        return NULL;
+}

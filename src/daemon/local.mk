@@ -1,0 +1,28 @@
+# SPDX-License-Identifier: MIT
+# src/daemon: blinkupd. The fixture's state machine, its D-Bus object, the GPIO backends, the
+# real-time transmitter, the record file, and the proxy to blinkupd-https. Links neither
+# libcurl nor json-c.
+noinst_LIBRARIES += src/daemon/libdaemon.a
+src_daemon_libdaemon_a_SOURCES = \
+	src/daemon/daemon.c src/daemon/daemon.h \
+	src/daemon/manager.c src/daemon/manager.h \
+	src/daemon/fixture-bus.c \
+	src/daemon/factory-proxy.c src/daemon/factory-proxy.h \
+	src/daemon/rt.c src/daemon/rt.h \
+	src/daemon/transmitter.c src/daemon/transmitter.h \
+	src/daemon/gpio.c src/daemon/gpio.h src/daemon/gpio-internal.h \
+	src/daemon/gpio-chips.c src/daemon/gpio-sim.c
+# the GPIO backend of the libgpiod API that configure found
+if GPIOD_API_V2
+src_daemon_libdaemon_a_SOURCES += src/daemon/gpio-gpiod2.c
+else
+src_daemon_libdaemon_a_SOURCES += src/daemon/gpio-gpiod1.c
+endif
+src_daemon_libdaemon_a_CPPFLAGS = $(DAEMON_CPPFLAGS) -DPKGLIBEXECDIR=\"$(pkglibexecdir)\"
+src_daemon_libdaemon_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(GPIOD_CFLAGS)
+DAEMON_LIBS = src/daemon/libdaemon.a $(LIB_LIBS) $(GPIOD_LIBS)
+
+sbin_PROGRAMS = src/blinkupd
+src_blinkupd_SOURCES = src/daemon/blinkupd.c
+src_blinkupd_CPPFLAGS = $(DAEMON_CPPFLAGS)
+src_blinkupd_LDADD = $(DAEMON_LIBS)

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: MIT */
+/* blinkupd-https: the factory server client (server.c) in a process of its own, answering
+ * blinkupd over the private connection described in https-proto.h. It holds no state of its
+ * own beyond the server client's: each method call is one server_*() operation, answered when
+ * the operation ends. It exits when blinkupd closes the connection. */
+#include <curl/curl.h>
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+#include <systemd/sd-id128.h>
+
+#include "conf.h"
+#include "https-service.h"
+#include "https-proto.h"
+#include "list.h"
+#include "log.h"
+#include "macro.h"
+#include "factory-client.h"
+
+typedef struct Service Service;
+
+typedef struct Pending {
+        Service *service;
+        uint64_t id;
+        sd_bus_message *call;
+        FactoryOp *op;
+        struct Pending *prev, *next;
+} Pending;
+
+struct Service {
+        sd_event *event;
+        sd_bus *bus;
+        FactoryClient *server;
+        Pending *pending;
+};
+
+static Pending *pending_free(Pending *p) {
+        if (!p)
+                return NULL;
+        LIST_REMOVE(p->service->pending, p);
+        sd_bus_message_unref(p->call);
+        free(p);
+        return NULL;
+}
+
+static void on_result(FactoryClient *s, const FactoryResult *r, void *userdata) {
+        Pending *p = userdata;
+        int k;
+
+        p->op = NULL; /* freed by the server after this returns */
+        k = sd_bus_reply_method_return(p->call, HTTPS_PROTO_RESULT_SIGNATURE, (uint32_t) r->kind, r->message,
+                                       r->plan_id, r->token_id, r->device_id, (int64_t) r->http_status,
+                                       r->token_expires_usec);
+        if (k < 0)
+                log_warning_errno(k, "Cannot answer request %" PRIu64 ": %m", p->id);
+        pending_free(p);
+}
+
+static const char *empty_to_null(const char *s) {
+        return s && *s ? s : NULL;
+}
+
+static int method_open(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Service *svc = userdata;
+        const char *url, *login_key, *api_key, *plan_id, *fixture_id, *ca_file;
+        int production, allow_insecure_http, r;
+        FactoryConfig c = {};
+
+        (void) sd_bus_message_sensitive(m);
+        if (svc->server)
+                return sd_bus_error_set(error, HTTPS_PROTO_ERROR_INVALID,
+                                        "The configuration is already set.");
+        r = sd_bus_message_read(m, HTTPS_PROTO_OPEN_SIGNATURE, &url, &production, &login_key, &api_key,
+                                &plan_id, &fixture_id, &ca_file, &c.timeout_usec, &c.connect_timeout_usec,
+                                &c.attempt_timeout_usec, &c.confirm_timeout_usec, &c.confirm_interval_usec,
+                                &allow_insecure_http);
+        if (r < 0)
+                return r;
+        /* the FactoryConfig's strings are not const: factory_client_new() copies them, changes none */
+        c.url = (char *) url;
+        c.production = production;
+        c.login_key = (char *) empty_to_null(login_key);
+        c.api_key = (char *) empty_to_null(api_key);
+        c.plan_id = (char *) empty_to_null(plan_id);
+        c.fixture_id = (char *) empty_to_null(fixture_id);
+        c.ca_file = (char *) empty_to_null(ca_file);
+        c.allow_insecure_http = allow_insecure_http;
+        r = factory_client_new(svc->event, &c, &svc->server);
+        if (r < 0)
+                return sd_bus_error_setf(error, HTTPS_PROTO_ERROR_INVALID,
+                                         "The server configuration was refused (%s); see the log.",
+                                         strerror(-r));
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_operation(sd_bus_message *m, Service *svc, const char *name, sd_bus_error *error) {
+        const char *token_id = NULL;
+        uint64_t id;
+        Pending *p;
+        int r;
+
+        r = sd_bus_message_read(m, "t", &id);
+        if (r >= 0 && streq(name, "Confirm"))
+                r = sd_bus_message_read(m, "s", &token_id);
+        if (r < 0)
+                return r;
+        if (!svc->server)
+                return sd_bus_error_set(error, HTTPS_PROTO_ERROR_NOT_OPEN,
+                                        "No server configuration was set.");
+
+        p = calloc(1, sizeof(*p));
+        if (!p)
+                return -ENOMEM;
+        p->service = svc;
+        p->id = id;
+        p->call = sd_bus_message_ref(m);
+        LIST_PREPEND(svc->pending, p);
+
+        if (streq(name, "Verify"))
+                r = factory_client_verify(svc->server, on_result, p, &p->op);
+        else if (streq(name, "RequestToken"))
+                r = factory_client_request_token(svc->server, on_result, p, &p->op);
+        else if (streq(name, "Enroll"))
+                r = factory_client_enroll(svc->server, on_result, p, &p->op);
+        else
+                r = factory_client_confirm(svc->server, token_id, on_result, p, &p->op);
+        if (r < 0) {
+                pending_free(p);
+                return sd_bus_error_set_errnof(error, r, "Cannot start the %s request: %m", name);
+        }
+        return 1; /* answered when the operation ends */
+}
+
+static int method_verify(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_operation(m, userdata, "Verify", error);
+}
+
+static int method_request_token(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_operation(m, userdata, "RequestToken", error);
+}
+
+static int method_enroll(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_operation(m, userdata, "Enroll", error);
+}
+
+static int method_confirm(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return method_operation(m, userdata, "Confirm", error);
+}
+
+static int method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Service *svc = userdata;
+        uint64_t id;
+        int r;
+
+        r = sd_bus_message_read(m, "t", &id);
+        if (r < 0)
+                return r;
+        for (Pending *p = svc->pending; p; p = p->next)
+                if (p->id == id) {
+                        p->op = factory_op_cancel(p->op);
+                        pending_free(p);
+                        break;
+                }
+        return sd_bus_reply_method_return(m, NULL); /* nothing is sent when no answer is expected */
+}
+
+static const sd_bus_vtable https_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_METHOD("Open", HTTPS_PROTO_OPEN_SIGNATURE, "", method_open, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Verify", "t", HTTPS_PROTO_RESULT_SIGNATURE, method_verify,
+                      SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("RequestToken", "t", HTTPS_PROTO_RESULT_SIGNATURE, method_request_token,
+                      SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Enroll", "t", HTTPS_PROTO_RESULT_SIGNATURE, method_enroll,
+                      SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Confirm", "ts", HTTPS_PROTO_RESULT_SIGNATURE, method_confirm,
+                      SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Cancel", "t", "", method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_VTABLE_END
+};
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+static void help(void) {
+        printf("Usage: blinkupd-https [--log-level=N]\n\n"
+               "The factory server client of blinkupd, in a process of its own. blinkupd starts it\n"
+               "with its connection on file descriptor %d; it is not run by hand.\n",
+               HTTPS_PROTO_FD);
+}
+
+static int run(int argc, char *argv[]) {
+        enum { ARG_VERSION = 0x100, ARG_LOG_LEVEL };
+        static const struct option options[] = { { "help", no_argument, NULL, 'h' },
+                                                 { "version", no_argument, NULL, ARG_VERSION },
+                                                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                                                 {} };
+        Service svc = {};
+        sd_id128_t id;
+        struct stat st;
+        sigset_t mask;
+        int c, r;
+
+        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+                switch (c) {
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        puts(PACKAGE_STRING);
+                        return 0;
+                case ARG_LOG_LEVEL: {
+                        char *end;
+                        long l = strtol(optarg, &end, 10);
+                        if (*end || l < LOG_EMERG || l > LOG_DEBUG)
+                                return log_error_errno(-EINVAL, "--log-level=%s: not a level 0..7.", optarg);
+                        log_set_max_level((int) l);
+                        break;
+                }
+                default:
+                        return -EINVAL;
+                }
+        if (fstat(HTTPS_PROTO_FD, &st) < 0 || !S_ISSOCK(st.st_mode))
+                return log_error_errno(-EBADF,
+                                       "File descriptor %d is not a socket: blinkupd-https is started by "
+                                       "blinkupd, not by hand.",
+                                       HTTPS_PROTO_FD);
+
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return log_error_errno(-EIO, "libcurl could not be initialised.");
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGPIPE);
+        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
+
+        r = sd_event_default(&svc.event);
+        if (r < 0) {
+                log_error_errno(r, "Cannot create the event loop: %m");
+                goto finish;
+        }
+        (void) sd_event_add_signal(svc.event, NULL, SIGTERM, on_signal, NULL);
+        (void) sd_event_add_signal(svc.event, NULL, SIGINT, on_signal, NULL);
+
+        r = sd_bus_new(&svc.bus);
+        if (r >= 0)
+                r = sd_bus_set_fd(svc.bus, HTTPS_PROTO_FD, HTTPS_PROTO_FD);
+        if (r >= 0)
+                r = sd_id128_randomize(&id);
+        if (r >= 0)
+                r = sd_bus_set_server(svc.bus, true, id);
+        if (r >= 0)
+                r = sd_bus_set_description(svc.bus, "blinkupd");
+        if (r >= 0)
+                r = sd_bus_add_object_vtable(svc.bus, NULL, HTTPS_PROTO_PATH, HTTPS_PROTO_INTERFACE,
+                                             https_vtable, &svc);
+        if (r >= 0)
+                r = sd_bus_start(svc.bus);
+        if (r >= 0)
+                r = sd_bus_attach_event(svc.bus, svc.event, SD_EVENT_PRIORITY_NORMAL);
+        if (r >= 0) /* blinkupd closed the connection: the loop ends */
+                r = sd_bus_set_exit_on_disconnect(svc.bus, true);
+        if (r < 0) {
+                log_error_errno(r, "Cannot set up the connection to blinkupd: %m");
+                goto finish;
+        }
+
+        r = sd_event_loop(svc.event);
+        if (r < 0)
+                log_error_errno(r, "The event loop failed: %m");
+        else
+                r = 0; /* 1: the connection closed, the normal end */
+
+finish:
+        while (svc.pending) {
+                svc.pending->op = factory_op_cancel(svc.pending->op);
+                pending_free(svc.pending);
+        }
+        factory_client_free(svc.server);
+        sd_bus_flush_close_unref(svc.bus);
+        sd_event_unref(svc.event);
+        curl_global_cleanup();
+        return r;
+}
+
+int https_main(int argc, char *argv[]) {
+        log_setup();
+        return run(argc, argv) < 0 ? 1 : 0;
+}

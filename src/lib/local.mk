@@ -1,0 +1,21 @@
+# SPDX-License-Identifier: MIT
+# src/lib: the project's formats and rules, no process state (no bus, no event loop, no
+# threads): the frame, the waveform, VCD, the configuration, the attempt record's lines, the
+# factory server's configuration checks; and, apart because it needs json-c, the JSON mapping.
+noinst_LIBRARIES += src/lib/libblinkup.a
+src_lib_libblinkup_a_SOURCES = \
+	src/lib/frame.c src/lib/frame.h \
+	src/lib/waveform.c src/lib/waveform.h \
+	src/lib/vcd.c src/lib/vcd.h \
+	src/lib/conf.c src/lib/conf.h \
+	src/lib/record.c src/lib/record.h \
+	src/lib/factory.c src/lib/factory.h
+src_lib_libblinkup_a_CPPFLAGS = $(LIB_CPPFLAGS)
+src_lib_libblinkup_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS)
+LIB_LIBS = src/lib/libblinkup.a $(SHARED_LIBS)
+
+noinst_LIBRARIES += src/lib/libfactory-json.a
+src_lib_libfactory_json_a_SOURCES = src/lib/factory-json.c src/lib/factory-json.h
+src_lib_libfactory_json_a_CPPFLAGS = $(LIB_CPPFLAGS)
+src_lib_libfactory_json_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+FACTORY_JSON_LIBS = src/lib/libfactory-json.a $(LIB_LIBS) $(JSONC_LIBS)

@@ -1,0 +1,379 @@
+# SPDX-License-Identifier: MIT
+"""What the integration tests and the demo share: the local factory server, a blinkupd on the
+session bus with simulated lines, and bus, trace and record helpers. Standard library only."""
+
+import json
+import os
+import re
+import shlex
+import signal
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+BUILD = os.environ.get("top_builddir", os.getcwd())
+SRC = os.environ.get("top_srcdir", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+BLINKUPD = os.path.join(BUILD, "src", "blinkupd")
+BLINKUPCTL = os.path.join(BUILD, "src", "blinkupctl")
+# the factory server client blinkupd starts, from this build rather than the installed one
+os.environ.setdefault("BLINKUPD_HTTPS_PATH", os.path.join(BUILD, "src", "blinkupd-https"))
+DECODE = os.path.join(BUILD, "tests", "helpers", "blinkup-decode")
+SERVER = os.path.join(SRC, "tests", "helpers", "factory-server.py")
+# A command the daemon runs under, e.g. BLINKUPD_WRAPPER="valgrind --error-exitcode=99" (tools/ci/valgrind)
+WRAPPER = shlex.split(os.environ.get("BLINKUPD_WRAPPER", ""))
+
+NAME = "org.blinkupd.Fixture1"
+PATH = "/org/blinkupd/Fixture1"
+ERR = NAME + ".Error."
+LOGIN_KEY = "test-login-key-3f9a71"
+PASSWORD = "secret123"
+
+
+class Failure(Exception):
+    pass
+
+
+# ---- every process a test starts ends with the test run ----
+
+def adopt_orphans():
+    """Makes this process the reaper of its orphaned descendants (PR_SET_CHILD_SUBREAPER), so
+    that end_children() finds a background process a daemon's wrapper left behind too."""
+    try:
+        import ctypes
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _children():
+    me = str(os.getpid())
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % pid) as f:
+                stat = f.read()
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        # the fields after the command's name, which may contain anything: state, ppid, ...
+        fields = stat[stat.rfind(")") + 2:].split()
+        if fields[1] == me and fields[0] != "Z":
+            found.append((int(pid), cmd))
+    return found
+
+
+def end_children():
+    """Kills every process of this run still there (direct children and, after
+    adopt_orphans(), orphaned descendants) and prints each one: a test that fails half-way must
+    not leave a daemon or a polling shell running. Returns how many there were."""
+    ended = 0
+    for _ in range(20):
+        left = _children()
+        if not left:
+            break
+        for pid, cmd in left:
+            print("ended a process left running: %d %s" % (pid, cmd[:200]), flush=True)
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        ended += len(left)
+        # reap them (and let their children be reparented here)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                pid, _ = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                time.sleep(0.05)
+    return ended
+
+
+def run_cases(namespace, prefix, selected):
+    """Runs the functions case_NAME(workdir, server) of namespace (all, or those selected by
+    NAME) in order of their names, each with the one factory server of the run, and ends every
+    process they left. Prints PASS/FAIL per case and "N passed, N failed"; returns the exit
+    status."""
+    cases = [v for k, v in sorted(namespace.items()) if k.startswith("case_")]
+    work = tempfile.mkdtemp(prefix=prefix)
+    adopt_orphans()
+    srv = FactoryServer(work)
+    passed = failed = 0
+    try:
+        for case in cases:
+            name = case.__name__[5:]
+            if selected and name not in selected:
+                continue
+            t0 = time.monotonic()
+            try:
+                case(work, srv)
+                passed += 1
+                print("PASS: %s (%.1f s)" % (name, time.monotonic() - t0), flush=True)
+            except Exception as e:  # a failure, or an unexpected error: both fail the case
+                failed += 1
+                print("FAIL: %s: %s" % (name, e), flush=True)
+    finally:
+        srv.stop()
+        end_children()
+    print("%d passed, %d failed" % (passed, failed))
+    return 1 if failed else 0
+
+
+def check(cond, what):
+    if not cond:
+        raise Failure(what)
+
+
+def wait_for(pred, timeout, what):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = pred()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise Failure("timed out waiting for " + what)
+
+
+# ---- the factory server, one for the whole run ----
+
+class FactoryServer:
+    def __init__(self, workdir):
+        self.pki = os.path.join(workdir, "pki")
+        subprocess.run([sys.executable, SERVER, "--make-pki", self.pki], check=True,
+                       stdout=subprocess.DEVNULL)
+        self.proc = subprocess.Popen([sys.executable, SERVER, "--pki", self.pki, "--login-key", LOGIN_KEY],
+                                     stdout=subprocess.PIPE, text=True)
+        self.port = int(self.proc.stdout.readline())
+        self.url = "https://127.0.0.1:%d/v5" % self.port
+        self.ctx = ssl.create_default_context(cafile=os.path.join(self.pki, "ca.pem"))
+
+    def control(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request("https://127.0.0.1:%d/_control/%s" % (self.port, path), data=data,
+                                     method=method, headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, context=self.ctx, timeout=10) as r:
+            text = r.read()
+            return json.loads(text) if text else None
+
+    def reset(self, **settings):
+        base = {"faults": [], "fixture_group": "factoryfixture_devicegroup", "unknown_fixture": False,
+                "enroll_forbidden": False, "claim_delay": 0.5, "claim_error": None,
+                "device_id": "00c0ffee00c0ffee"}
+        base.update(settings)
+        self.control("POST", "mode", base)
+        self.control("DELETE", "log")
+
+    def requests(self):
+        return self.control("GET", "log")["requests"]
+
+    def tokens(self):
+        return self.control("GET", "tokens")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+# ---- one daemon ----
+
+class Daemon:
+    def __init__(self, workdir, server, extra="", url=None, button=True, quiet_timing=True):
+        self.dir = tempfile.mkdtemp(prefix="case-", dir=workdir)
+        self.state = os.path.join(self.dir, "state")
+        os.mkdir(self.state)
+        self.trace = os.path.join(self.dir, "led.vcd")
+        self.fifo = os.path.join(self.dir, "button")
+        self.conf = os.path.join(self.dir, "blinkupd.conf")
+        key = os.path.join(self.dir, "login-key")
+        with open(os.open(key, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write(LOGIN_KEY + "\n")
+        # Timing: tolerant bounds (half a bit at 142/s) and retries, so a shared CI machine
+        # does not fail the integration tests; the transmitter's own tests cover timing.
+        timing = "MaxLatenessUs=3000\nTimingFaultRetries=3" if quiet_timing else ""
+        text = f"""# integration test
+[WiFi]
+SSID=Factory
+Password={PASSWORD}
+[LED]
+Chip=sim
+Fast=yes
+{"[Button]" if button else ""}
+{"Chip=sim" if button else ""}
+{"DebounceMs=30" if button else ""}
+[Server]
+URL={url or server.url}
+LoginKeyFile={key}
+CAFile={os.path.join(server.pki, "ca.pem")}
+FixtureId=0123456789abcdef
+TimeoutSec=2
+ConfirmTimeoutSec=20
+[RealTime]
+{timing}
+[Simulation]
+Trace={self.trace}
+ButtonFifo={self.fifo}
+[Daemon]
+StateDirectory={self.state}
+{extra}
+"""
+        with open(os.open(self.conf, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write(text)
+        self.log = open(os.path.join(self.dir, "stderr.log"), "w+")
+        self.monitor_lines = []
+        self.mon = subprocess.Popen(["stdbuf", "-oL", "busctl", "--user", "--json=short", "monitor", NAME],
+                                    stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        threading.Thread(target=self._read_monitor, daemon=True).start()
+        time.sleep(0.3)
+        self.proc = None
+        try:
+            self._start()
+        except BaseException:
+            # nothing of a daemon that did not come up is left running
+            self.stop(signal.SIGKILL)
+            raise
+
+    def _start(self):
+        self.proc = subprocess.Popen(WRAPPER + [BLINKUPD, "--user-bus", "--config=" + self.conf],
+                                     stdout=self.log, stderr=self.log, env=dict(os.environ, BLINKUPD_LOG_LEVEL="debug"))
+        wait_for(lambda: self.proc.poll() is not None or name_owned(NAME), 10, "the bus name")
+        check(self.proc.poll() is None, "blinkupd exited at start: " + self.stderr())
+        if WRAPPER:
+            # valgrind runs the daemon some 30 times slower: its start-up TLS exchange with the
+            # factory server then keeps the loop busy for a second or more. Let it end before a
+            # case times button presses in tenths of a second.
+            wait_for(lambda: self.proc.poll() is not None or self.prop("FactoryStatus") != "unknown", 60,
+                     "the start-up factory check")
+
+    def _read_monitor(self):
+        for line in self.mon.stdout:
+            try:
+                self.monitor_lines.append(json.loads(line))
+            except ValueError:
+                pass
+
+    def signals(self, member):
+        return [m["payload"]["data"] for m in list(self.monitor_lines)
+                if m.get("type") == "signal" and m.get("member") == member]
+
+    def wait_signal(self, member, pred, timeout=30):
+        try:
+            return wait_for(lambda: next((d for d in self.signals(member) if pred(d)), None), timeout,
+                            "signal " + member)
+        except Failure as e:
+            tail = "\n    ".join(self.stderr().splitlines()[-15:])
+            raise Failure("%s; blinkupd said:\n    %s%s" % (e, tail, self.stacks()))
+
+    def stacks(self):
+        """Where the daemon's threads are, for a failure report (needs gdb)."""
+        if self.proc.poll() is not None:
+            return ""
+        try:
+            p = subprocess.run(["gdb", "-p", str(self.proc.pid), "-batch", "-ex", "thread apply all bt"],
+                               capture_output=True, text=True, timeout=60)
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+        frames = [l for l in p.stdout.splitlines() if l.startswith(("#", "Thread"))]
+        return "\n  threads:\n    " + "\n    ".join(frames[:40])
+
+    def call(self, method, *args):
+        return busctl("call", NAME, PATH, NAME, method, *args)
+
+    def prop(self, name):
+        rc, out, err = busctl("--json=short", "get-property", NAME, PATH, NAME, name)
+        check(rc == 0, "get-property %s: %s" % (name, err))
+        return json.loads(out)["data"]
+
+    def stderr(self):
+        self.log.flush()
+        with open(self.log.name) as f:
+            return f.read()
+
+    def record(self):
+        try:
+            with open(os.path.join(self.state, "attempts.log")) as f:
+                return [l.rstrip("\n") for l in f]
+        except FileNotFoundError:
+            return []
+
+    def events(self, attempt):
+        return [re.search(r" event=(\S+)", l).group(1) for l in self.record()
+                if re.search(r" attempt=%d " % attempt, l)]
+
+    def press(self, data):
+        with open(self.fifo, "w") as f:
+            f.write(data)
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.mon.terminate()
+        self.mon.wait(5)
+        return self.proc.returncode if self.proc is not None else None
+
+
+def https_pid(daemon_pid):
+    """blinkupd-https, the factory server client of the daemon daemon_pid: its child running that
+    program (directly, or under valgrind: tools/ci/valgrind). None when there is none."""
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % p) as f:
+                st = f.read()
+            with open("/proc/%s/cmdline" % p, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(st[st.rindex(")") + 2:].split()[1])
+        if ppid == daemon_pid and any(os.path.basename(a) == b"blinkupd-https" for a in argv):
+            return int(p)
+    return None
+
+
+def busctl(*args):
+    p = subprocess.run(["busctl", "--user"] + list(args), capture_output=True, text=True, timeout=30)
+    return p.returncode, p.stdout.strip(), p.stderr.strip()
+
+
+def name_owned(name):
+    """Whether NAME has an owner on the bus, asked of the bus itself (NameHasOwner): `busctl
+    status NAME` also reads the owner's cgroup and fails without a cgroup file system."""
+    rc, out, err = busctl("call", "org.freedesktop.DBus", "/org/freedesktop/DBus", "org.freedesktop.DBus",
+                          "NameHasOwner", "s", name)
+    check(rc == 0 and out in ("b true", "b false"), "NameHasOwner %s: rc=%d %s %s" % (name, rc, out, err))
+    return out == "b true"
+
+
+def attempt_id(out):
+    m = re.match(r"t (\d+)$", out)
+    check(m, "reply is not 't ID': " + out)
+    return int(m.group(1))
+
+
+def decode(trace, *extra):
+    p = subprocess.run([DECODE, *extra, trace], capture_output=True, text=True)
+    return p.returncode, p.stdout
+
+
+def vcd_last_level(trace):
+    level = None
+    with open(trace) as f:
+        for line in f:
+            if line[:2] in ("0!", "1!"):
+                level = line[0]
+    return level
+
+

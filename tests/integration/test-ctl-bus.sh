@@ -1,0 +1,255 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# blinkupctl's bus verbs (status, blinkup, clear, cancel, monitor) against tests/fake-fixture
+# on a private session bus, and history on the record the fake writes.
+set -u
+ctl="${top_builddir:-.}/src/blinkupctl"
+fake="${top_builddir:-.}/tests/helpers/fake-fixture"
+
+if [ -z "${BLINKUP_TEST_PRIVATE_BUS:-}" ]; then
+        for tool in dbus-run-session busctl; do
+                if ! command -v $tool >/dev/null 2>&1; then
+                        echo "$tool not found (Debian: dbus-daemon, systemd): skipped"
+                        exit 77
+                fi
+        done
+        BLINKUP_TEST_PRIVATE_BUS=1 exec dbus-run-session -- /bin/sh "$0" "$@"
+fi
+
+tmp=$(mktemp -d) || exit 99
+fake_pid= mon_pid=
+cleanup() {
+        [ -n "$mon_pid" ] && kill "$mon_pid" 2>/dev/null
+        [ -n "$fake_pid" ] && kill "$fake_pid" 2>/dev/null
+        rm -rf "$tmp"
+}
+trap cleanup EXIT
+fails=0 passes=0
+
+ok() { passes=$((passes + 1)); echo "ok: $1"; }
+bad() { fails=$((fails + 1)); echo "FAIL: $1"; }
+
+# run: name exit-code command... -> $tmp/out, $tmp/err; checks the exit code
+run() {
+        name=$1 want_rc=$2; shift 2
+        timeout 30 "$@" >"$tmp/out" 2>"$tmp/err"; rc=$?
+        if [ $rc -eq "$want_rc" ]; then return 0; fi
+        bad "$name: exit $rc, want $want_rc; stdout: $(cat "$tmp/out"); stderr: $(cat "$tmp/err")"
+        return 1
+}
+# out_has / err_has: name fixed-string
+out_has() { if grep -qF -- "$2" "$tmp/out"; then ok "$1"; else bad "$1: stdout lacks '$2': $(cat "$tmp/out")"; fi; }
+err_is() { # the whole of stderr is this one line
+        if [ "$(cat "$tmp/err")" = "$2" ]; then ok "$1"; else bad "$1: stderr '$(cat "$tmp/err")', want '$2'"; fi
+}
+wait_for() { # file fixed-string: up to 10 s
+        for _ in $(seq 1 100); do grep -qF -- "$2" "$1" 2>/dev/null && return 0; sleep 0.1; done
+        return 1
+}
+wait_status() { # fixed-string: until status shows it, up to 10 s
+        for _ in $(seq 1 100); do
+                "$ctl" --user-bus status 2>/dev/null | grep -qF -- "$1" && return 0
+                sleep 0.1
+        done
+        bad "status never showed '$1'"
+        return 1
+}
+outcome() {
+        busctl --user call org.blinkupd.Fixture1 /org/blinkupd/Fixture1 org.blinkupd.FakeControl1 SetOutcome s "$1"
+}
+
+# ---- before there is a daemon, or a bus ----
+if run "not running" 1 "$ctl" --user-bus status; then
+        err_is "not running" "blinkupctl: GetAll failed: blinkupd is not running (nobody owns org.blinkupd.Fixture1 on the session bus)"
+fi
+if run "no bus" 1 env DBUS_SESSION_BUS_ADDRESS="unix:path=$tmp/nobus" "$ctl" --user-bus blinkup; then
+        err_is "no bus" "blinkupctl: cannot connect to the session bus: No such file or directory; is blinkupd running?"
+fi
+
+# ---- usage errors: exit 2, nothing on stdout ----
+for args in "blinkup --bogus" "blinkup --timeout=soon" "blinkup extra" "clear --confirm" "status now" \
+            "cancel 7" "monitor x" "history -n 0" "history -n x" "--bogus status"; do
+        # shellcheck disable=SC2086
+        if run "usage: $args" 2 "$ctl" --user-bus $args && [ ! -s "$tmp/out" ] && [ -s "$tmp/err" ]; then
+                ok "usage: $args"
+        fi
+done
+
+# ---- the fake daemon, recording into $tmp/state ----
+mkdir "$tmp/state"
+"$fake" --state-dir="$tmp/state" >"$tmp/fake.out" 2>"$tmp/fake.err" &
+fake_pid=$!
+if ! wait_for "$tmp/fake.out" READY; then
+        bad "fake-fixture did not start: $(cat "$tmp/fake.err")"
+        exit 1
+fi
+
+# ---- status ----
+if run "status" 0 "$ctl" --user-bus status; then
+        cat >"$tmp/want" <<'EOF'
+          State: idle
+     Fixture ID: 0123456789abcdef
+ Factory status: verified
+       Bit rate: fast (142 bits/s)
+   LED polarity: active-low
+           SSID: Factory Net
+       Attempts: 0 (0 succeeded, 0 failed)
+   Last attempt: none
+     Last error: none
+    Last device: none
+    Last timing: none
+EOF
+        if diff -u "$tmp/want" "$tmp/out"; then ok "status"; else bad "status output"; fi
+fi
+# the option after the verb works too
+if run "status --user-bus" 0 "$ctl" status --user-bus; then out_has "status --user-bus" "State: idle"; fi
+
+# ---- monitor, in the background for everything that follows ----
+"$ctl" --user-bus monitor >"$tmp/mon" 2>"$tmp/mon.err" &
+mon_pid=$!
+wait_for "$tmp/mon.err" "Monitoring org.blinkupd.Fixture1 on the session bus" || bad "monitor did not start: $(cat "$tmp/mon.err")"
+
+# ---- blinkup without waiting ----
+if run "blinkup" 0 "$ctl" --user-bus blinkup; then
+        if [ "$(cat "$tmp/out")" = "Attempt 7 started." ]; then ok "blinkup prints the attempt"; else bad "blinkup: $(cat "$tmp/out")"; fi
+fi
+wait_status "Last device: dev-7"
+
+# ---- --wait and --confirm ----
+if run "blinkup --wait" 0 "$ctl" --user-bus blinkup --wait; then
+        if [ "$(cat "$tmp/out")" = "Attempt 8: BlinkUp sent." ] && [ ! -s "$tmp/err" ]; then ok "blinkup --wait"
+        else bad "blinkup --wait: $(cat "$tmp/out") $(cat "$tmp/err")"; fi
+fi
+wait_status "Last device: dev-8"
+if run "blinkup --confirm" 0 "$ctl" --user-bus blinkup --wait --confirm; then
+        printf 'Attempt 9: BlinkUp sent.\nAttempt 9: device dev-9 enrolled.\n' >"$tmp/want"
+        if diff -u "$tmp/want" "$tmp/out"; then ok "blinkup --confirm"; else bad "blinkup --confirm output"; fi
+fi
+
+# ---- failures ----
+outcome Timeout
+if run "attempt fails" 1 "$ctl" --user-bus blinkup --wait; then
+        err_is "attempt fails" "blinkupctl: attempt 10 failed: org.blinkupd.Fixture1.Error.Timeout: No answer from the factory server."
+fi
+outcome confirm-Timeout
+if run "confirmation fails, not waited for" 0 "$ctl" --user-bus blinkup --wait; then
+        out_has "confirmation fails, not waited for" "Attempt 11: BlinkUp sent."
+fi
+wait_status "Attempts: 5 (3 succeeded, 2 failed)"
+if run "confirmation fails" 1 "$ctl" --user-bus blinkup --wait --confirm; then
+        out_has "confirmation fails: blink reported" "Attempt 12: BlinkUp sent."
+        err_is "confirmation fails" "blinkupctl: attempt 12: the frame was sent but the device was not confirmed: org.blinkupd.Fixture1.Error.Timeout: The device did not enroll in time."
+fi
+
+# ---- Busy, cancel, and giving up waiting ----
+outcome hang
+timeout 30 "$ctl" --user-bus blinkup --wait >"$tmp/bg.out" 2>"$tmp/bg.err" &
+bg=$!
+wait_status "State: blinking"
+if run "busy" 1 "$ctl" --user-bus blinkup; then
+        err_is "busy" "blinkupctl: BlinkUp failed: org.blinkupd.Fixture1.Error.Busy: Attempt 13 is in progress."
+fi
+if run "busy clear" 1 "$ctl" --user-bus clear --wait; then
+        err_is "busy clear" "blinkupctl: Clear failed: org.blinkupd.Fixture1.Error.Busy: Attempt 13 is in progress."
+fi
+if run "cancel" 0 "$ctl" --user-bus cancel && [ ! -s "$tmp/out" ]; then ok "cancel"; fi
+wait $bg; rc=$?
+if [ $rc -eq 1 ] && [ "$(cat "$tmp/bg.err")" = "blinkupctl: attempt 13 failed: org.blinkupd.Fixture1.Error.Cancelled: Cancelled by request." ]; then
+        ok "cancelled while waiting"
+else
+        bad "cancelled while waiting: exit $rc, $(cat "$tmp/bg.err")"
+fi
+if run "cancel when idle" 0 "$ctl" --user-bus cancel; then ok "cancel when idle"; fi
+if run "wait timeout" 1 "$ctl" --user-bus blinkup --wait --timeout=1; then
+        err_is "wait timeout" "blinkupctl: attempt 14: no result within 1 s; it may still be running (see blinkupctl status)"
+fi
+run "cancel 14" 0 "$ctl" --user-bus cancel
+outcome ok
+
+# ---- clear ----
+if run "clear --wait" 0 "$ctl" --user-bus clear --wait; then
+        if [ "$(cat "$tmp/out")" = "Attempt 15: clear frame sent." ]; then ok "clear --wait"; else bad "clear --wait: $(cat "$tmp/out")"; fi
+fi
+
+# ---- status after all that ----
+if run "status after" 0 "$ctl" --user-bus status; then
+        out_has "status: counters" "       Attempts: 9 (4 succeeded, 5 failed)"
+        out_has "status: last attempt" "   Last attempt: 15"
+        out_has "status: last error" "     Last error: org.blinkupd.Fixture1.Error.Cancelled"
+        out_has "status: last device" "    Last device: dev-9"
+        out_has "status: timing" "    Last timing: 212 edges, max lateness 51.2 us, p99 40.0 us"
+fi
+
+# ---- the daemon goes away while a client waits ----
+outcome vanish
+if run "daemon vanishes" 1 "$ctl" --user-bus blinkup --wait; then
+        err_is "daemon vanishes" "blinkupctl: attempt 16: blinkupd left the session bus before the result"
+fi
+wait "$fake_pid" 2>/dev/null
+fake_pid=
+
+# ---- what monitor saw ----
+wait_for "$tmp/mon" "NameOwnerChanged" || bad "monitor: no NameOwnerChanged"
+kill -INT "$mon_pid"
+wait "$mon_pid"; rc=$?
+mon_pid=
+ts='[0-9]\{4\}-[0-9][0-9]-[0-9][0-9]T[0-9][0-9]:[0-9][0-9]:[0-9][0-9]\.[0-9]\{6\}Z'
+if [ $rc -eq 0 ]; then ok "monitor ends on SIGINT"; else bad "monitor exit $rc: $(cat "$tmp/mon.err")"; fi
+if [ -s "$tmp/mon" ] && ! grep -v "^$ts [A-Za-z]" "$tmp/mon"; then ok "monitor: one timestamped line each"; else bad "monitor lines"; fi
+for want in \
+        " StateChanged attempt=7 state=verifying" \
+        " StateChanged attempt=7 state=requesting-token" \
+        " PropertiesChanged State=blinking" \
+        " Finished attempt=8 success=yes error=\"\" message=\"\" device_id=\"\"" \
+        " Confirmed attempt=9 device_id=dev-9" \
+        " Finished attempt=10 success=no error=org.blinkupd.Fixture1.Error.Timeout message=\"No answer from the factory server.\" device_id=\"\"" \
+        " PropertiesChanged Successes=3 Failures=5 LastError=org.blinkupd.Fixture1.Error.Cancelled LastTiming=(51234,40000,212)" \
+        " NameOwnerChanged name=org.blinkupd.Fixture1 owner=\"\""; do
+        if grep -qF -- "$want" "$tmp/mon"; then ok "monitor:$want"; else bad "monitor lacks '$want'"; fi
+done
+# in order: attempt 8's Finished before attempt 9's Confirmed
+if [ "$(grep -n 'Finished attempt=8' "$tmp/mon" | cut -d: -f1)" -lt "$(grep -n 'Confirmed attempt=9' "$tmp/mon" | cut -d: -f1)" ]; then
+        ok "monitor: in order"
+else
+        bad "monitor: order"
+fi
+
+# ---- history, from the record the fake wrote ----
+if run "history" 0 "$ctl" history --state-dir="$tmp/state"; then
+        sed 's/20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9]Z/YYYY-MM-DDTHH:MM:SSZ/' "$tmp/out" >"$tmp/got"
+        cat >"$tmp/want" <<'EOF'
+ATTEMPT  STARTED (UTC)         KIND     OUTCOME       DEVICE   EDGES    MAX LATE    P99 LATE  ERROR
+      7  YYYY-MM-DDTHH:MM:SSZ  factory  confirmed     dev-7      212     51.2 us     40.0 us  -
+      8  YYYY-MM-DDTHH:MM:SSZ  factory  confirmed     dev-8      212     51.2 us     40.0 us  -
+      9  YYYY-MM-DDTHH:MM:SSZ  factory  confirmed     dev-9      212     51.2 us     40.0 us  -
+     10  YYYY-MM-DDTHH:MM:SSZ  factory  failed        -            -           -           -  Timeout: No answer from the factory server.
+     11  YYYY-MM-DDTHH:MM:SSZ  factory  failed        -          212     51.2 us     40.0 us  Timeout: The device did not enroll in time.
+     12  YYYY-MM-DDTHH:MM:SSZ  factory  failed        -          212     51.2 us     40.0 us  Timeout: The device did not enroll in time.
+     13  YYYY-MM-DDTHH:MM:SSZ  factory  cancelled     -            -           -           -  -
+     14  YYYY-MM-DDTHH:MM:SSZ  factory  cancelled     -            -           -           -  -
+     15  YYYY-MM-DDTHH:MM:SSZ  clear    cleared       -          212     51.2 us     40.0 us  -
+     16  YYYY-MM-DDTHH:MM:SSZ  factory  unfinished    -            -           -           -  -
+EOF
+        if diff -u "$tmp/want" "$tmp/got"; then ok "history: attempts"; else bad "history: attempts"; fi
+fi
+if run "history -n 2" 0 "$ctl" history -n 2 --state-dir="$tmp/state"; then
+        [ "$(wc -l <"$tmp/out")" -eq 3 ] && [ "$(tail -n1 "$tmp/out" | awk '{print $1}')" = 16 ] &&
+                [ "$(sed -n 2p "$tmp/out" | awk '{print $1}')" = 15 ] && ok "history -n 2" || bad "history -n 2: $(cat "$tmp/out")"
+fi
+# a power cut in the middle of a line: noted, skipped, the rest shown
+size=$(wc -c <"$tmp/state/attempts.log")
+printf '2026-11-24T03:10:00.123456Z attempt=17 event=star' >>"$tmp/state/attempts.log"
+if run "history, torn line" 0 "$ctl" history -n 1 --state-dir="$tmp/state"; then
+        err_is "history: torn line noted" "blinkupctl: $tmp/state/attempts.log: incomplete last line at byte $size skipped (a write was interrupted)"
+        [ "$(tail -n1 "$tmp/out" | awk '{print $1}')" = 16 ] && ok "history: torn line skipped" || bad "history torn: $(cat "$tmp/out")"
+fi
+if run "history, no record" 1 "$ctl" history --state-dir="$tmp/nowhere"; then
+        err_is "history, no record" "blinkupctl: cannot read the attempt record $tmp/nowhere/attempts.log: No such file or directory"
+fi
+: >"$tmp/empty.log"; mkdir "$tmp/empty"; mv "$tmp/empty.log" "$tmp/empty/attempts.log"
+if run "history, empty" 0 "$ctl" history --state-dir="$tmp/empty"; then
+        out_has "history, empty" "No attempts recorded in $tmp/empty/attempts.log."
+fi
+
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]

@@ -1,0 +1,161 @@
+# SPDX-License-Identifier: MIT
+# tests/: unit/ (libcheck, one program per module), integration/ (the real programs on a private
+# bus with the HTTPS test server), helpers/ (the independent frame decoder, the stand-in fixture
+# for blinkupctl, the HTTPS test server, the Python harness), fuzz/ (libFuzzer harnesses and
+# the replay of their seeds), vm/ (the system test: make check-vm).
+TEST_EXTENSIONS = .sh
+SH_LOG_COMPILER = $(SHELL)
+
+EXTRA_DIST += tests/helpers/factory-server.py tests/helpers/harness.py tests/helpers/vectors.py \
+	tests/helpers/valgrind.supp \
+	tests/integration/test-daemon.py tests/integration/test-robustness.py \
+	tests/integration/test-faults.py \
+	tests/fuzz/corpus tests/fuzz/fuzz-config.c tests/fuzz/fuzz-factory-json.c \
+	tests/fuzz/fuzz-frame.c tests/fuzz/replay.c tests/fuzz/fuzz-config.dict \
+	tests/fuzz/fuzz-factory-json.dict \
+	tests/vm/prepare-image tests/vm/run tests/vm/scenario.sh tests/vm/trace2vcd \
+	tests/vm/gpio-replay
+
+# The shell tests need no build of their own.
+dist_check_SCRIPTS += \
+	tests/integration/test-unit-files.sh \
+	tests/integration/test-dbus-policy.sh \
+	tests/integration/test-man.sh
+TESTS += \
+	tests/integration/test-unit-files.sh \
+	tests/integration/test-dbus-policy.sh \
+	tests/integration/test-man.sh
+
+if ENABLE_TESTS
+AM_TESTS_ENVIRONMENT = \
+	top_srcdir='$(abs_top_srcdir)'; export top_srcdir; \
+	top_builddir='$(abs_top_builddir)'; export top_builddir; \
+	CK_DEFAULT_TIMEOUT=60; export CK_DEFAULT_TIMEOUT;
+
+# Tests may use any folder's headers.
+TEST_CPPFLAGS = $(DAEMON_CPPFLAGS) -I$(top_srcdir)/src/https -I$(top_srcdir)/src/ctl \
+	-I$(top_srcdir)/tests/helpers
+TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(SYSTEMD_CFLAGS) $(GPIOD_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
+TEST_LIBS = tests/helpers/libtestsupport.a $(CHECK_LIBS) -lm
+
+# ---- helpers ----
+check_LIBRARIES += tests/helpers/libtestsupport.a
+tests_helpers_libtestsupport_a_SOURCES = tests/helpers/decoder.c tests/helpers/decoder.h \
+	tests/helpers/tests.c tests/helpers/tests.h
+tests_helpers_libtestsupport_a_CPPFLAGS = $(AM_CPPFLAGS)
+tests_helpers_libtestsupport_a_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+
+# a stand-alone decoder of VCD traces, for the shell tests, the VM test and the demo
+check_PROGRAMS += tests/helpers/blinkup-decode
+tests_helpers_blinkup_decode_SOURCES = tests/helpers/blinkup-decode.c
+tests_helpers_blinkup_decode_CPPFLAGS = $(AM_CPPFLAGS)
+tests_helpers_blinkup_decode_LDADD = tests/helpers/libtestsupport.a -lm
+
+# a stand-in blinkupd on a private session bus, for blinkupctl's bus verbs
+check_PROGRAMS += tests/helpers/fake-fixture
+tests_helpers_fake_fixture_SOURCES = tests/helpers/fake-fixture.c
+tests_helpers_fake_fixture_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_helpers_fake_fixture_CFLAGS = $(TEST_CFLAGS)
+tests_helpers_fake_fixture_LDADD = $(LIB_LIBS)
+
+# ---- unit tests: one program per module ----
+unit_lib_tests = tests/unit/test-frame tests/unit/test-waveform tests/unit/test-conf \
+	tests/unit/test-record
+unit_daemon_tests = tests/unit/test-gpio-chips tests/unit/test-gpio-sim tests/unit/test-transmitter
+unit_https_tests = tests/unit/test-factory-json tests/unit/test-factory-client
+check_PROGRAMS += $(unit_lib_tests) $(unit_daemon_tests) $(unit_https_tests)
+TESTS += $(unit_lib_tests) $(unit_daemon_tests) $(unit_https_tests)
+
+tests_unit_test_frame_SOURCES = tests/unit/test-frame.c
+tests_unit_test_frame_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_frame_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_frame_LDADD = $(LIB_LIBS) $(TEST_LIBS)
+tests_unit_test_waveform_SOURCES = tests/unit/test-waveform.c
+tests_unit_test_waveform_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_waveform_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_waveform_LDADD = $(LIB_LIBS) $(TEST_LIBS)
+tests_unit_test_conf_SOURCES = tests/unit/test-conf.c
+tests_unit_test_conf_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_conf_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_conf_LDADD = $(LIB_LIBS) $(TEST_LIBS)
+tests_unit_test_record_SOURCES = tests/unit/test-record.c
+tests_unit_test_record_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_record_CFLAGS = $(TEST_CFLAGS)
+# fsync() and write() are observed through the linker: what is synced, in which order
+tests_unit_test_record_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=fsync -Wl,--wrap=write
+tests_unit_test_record_LDADD = $(DAEMON_LIBS) $(TEST_LIBS)
+
+tests_unit_test_gpio_chips_SOURCES = tests/unit/test-gpio-chips.c
+tests_unit_test_gpio_chips_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_gpio_chips_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_gpio_chips_LDADD = $(DAEMON_LIBS) $(TEST_LIBS)
+tests_unit_test_gpio_sim_SOURCES = tests/unit/test-gpio-sim.c
+tests_unit_test_gpio_sim_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_gpio_sim_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_gpio_sim_LDADD = $(DAEMON_LIBS) $(TEST_LIBS)
+tests_unit_test_transmitter_SOURCES = tests/unit/test-transmitter.c
+tests_unit_test_transmitter_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_transmitter_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_transmitter_LDADD = $(DAEMON_LIBS) $(TEST_LIBS)
+
+tests_unit_test_factory_json_SOURCES = tests/unit/test-factory-json.c
+tests_unit_test_factory_json_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_factory_json_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_factory_json_LDADD = $(FACTORY_JSON_LIBS) $(TEST_LIBS)
+tests_unit_test_factory_client_SOURCES = tests/unit/test-factory-client.c
+tests_unit_test_factory_client_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_factory_client_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_factory_client_LDADD = $(HTTPS_LIBS) $(TEST_LIBS)
+
+# ---- integration: the real programs, a real dbus-daemon, the HTTPS test server ----
+integration_tests = \
+	tests/integration/test-daemon.sh \
+	tests/integration/test-encode-cli.sh \
+	tests/integration/test-ctl-bus.sh \
+	tests/integration/test-robustness.sh \
+	tests/integration/test-faults.sh
+dist_check_SCRIPTS += $(integration_tests)
+TESTS += $(integration_tests)
+
+# ---- fuzz: every seed and regression through its harness, without libFuzzer (tools/ci/fuzz
+# runs libFuzzer itself) ----
+check_PROGRAMS += tests/fuzz/replay-config tests/fuzz/replay-factory-json tests/fuzz/replay-frame
+tests_fuzz_replay_config_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-config.c
+tests_fuzz_replay_config_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_fuzz_replay_config_CFLAGS = $(TEST_CFLAGS)
+tests_fuzz_replay_config_LDADD = $(LIB_LIBS)
+tests_fuzz_replay_factory_json_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-factory-json.c
+tests_fuzz_replay_factory_json_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_fuzz_replay_factory_json_CFLAGS = $(TEST_CFLAGS)
+tests_fuzz_replay_factory_json_LDADD = $(FACTORY_JSON_LIBS)
+tests_fuzz_replay_frame_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-frame.c
+tests_fuzz_replay_frame_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_fuzz_replay_frame_CFLAGS = $(TEST_CFLAGS)
+tests_fuzz_replay_frame_LDADD = $(LIB_LIBS)
+dist_check_SCRIPTS += tests/fuzz/test-fuzz-replay.sh
+TESTS += tests/fuzz/test-fuzz-replay.sh
+
+# ---- bench/timing (a script) runs this driver: the transmitter on a simulated line beside
+# cyclictest ----
+check_PROGRAMS += bench/timing-run
+bench_timing_run_SOURCES = bench/timing-run.c
+bench_timing_run_CPPFLAGS = $(TEST_CPPFLAGS)
+bench_timing_run_CFLAGS = $(TEST_CFLAGS)
+bench_timing_run_LDADD = $(DAEMON_LIBS) $(TEST_LIBS)
+
+# libcheck's own summary lines, after the harness has run every test
+check-local: check-TESTS
+	@for f in $(TEST_LOGS); do \
+		s=$$(grep -h '^[0-9]*%: Checks' "$$f" 2>/dev/null); \
+		test -n "$$s" && echo "$${f%.log}: $$s"; \
+	done; true
+endif
+
+# ---- system test in a VM: make check-vm, not part of make check ----
+# Boots a cached Debian root under QEMU (TCG) with this build installed into it by make install
+# DESTDIR=..., a kernel GPIO chip (gpio-sim), real systemd and the system bus. Needs root and
+# Debian's package archive; exit status 77 only when QEMU cannot run at all.
+# Cache: BLINKUPD_VM_CACHE (default /var/cache/blinkupd-vm); results: tests/vm-results/.
+check-vm: all
+	$(SHELL) $(srcdir)/tests/vm/run $(abs_top_builddir)
+.PHONY: check-vm
