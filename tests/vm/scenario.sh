@@ -473,7 +473,7 @@ wait_state() { # wait_state STATE [SECONDS]: until the State property is STATE
                 fail "State did not become $1 (it is $(bus_prop State 2>&1))"
 }
 
-server_start() { # server_start [ARGS...]: tests/factory-server.py on 127.0.0.1 (HTTPS)
+server_start() { # server_start [ARGS...]: tests/helpers/factory-server.py on 127.0.0.1 (HTTPS)
         [ -f "$VMTEST_DIR/factory-server.py" ] || fail "factory-server.py not installed"
         local port
         python3 "$VMTEST_DIR/factory-server.py" --pki "$WORK/pki" --log-file "$WORK/server.log" \
@@ -976,7 +976,7 @@ st_watchdog() {
                 "PID of the bus name's owner"
 }
 
-# MESSAGE_IDs of the attempt events (src/manager.c)
+# MESSAGE_IDs of the attempt events (src/daemon/manager*.c)
 MID_STARTED=5e1b0b7a3c5f4d7e9a4f1e2d3c4b5a69
 MID_BLINKED=0c7d6e5f4a3b4c2d8e1f0a9b8c7d6e5f
 MID_CONFIRMED=a1b2c3d4e5f6478899aabbccddeeff01
