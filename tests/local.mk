@@ -20,11 +20,13 @@ EXTRA_DIST += tests/helpers/factory-server.py tests/helpers/harness.py tests/hel
 dist_check_SCRIPTS += \
 	tests/integration/test-unit-files.sh \
 	tests/integration/test-dbus-policy.sh \
-	tests/integration/test-man.sh
+	tests/integration/test-man.sh \
+	tests/integration/test-layout.sh
 TESTS += \
 	tests/integration/test-unit-files.sh \
 	tests/integration/test-dbus-policy.sh \
-	tests/integration/test-man.sh
+	tests/integration/test-man.sh \
+	tests/integration/test-layout.sh
 
 if ENABLE_TESTS
 AM_TESTS_ENVIRONMENT = \
