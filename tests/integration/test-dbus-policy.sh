@@ -10,7 +10,7 @@
 # Exit 77 when dbus-daemon is missing, or when part 2 cannot run (not root,
 # no setpriv, no python3 with the dbus and gi modules) and part 1 passed.
 set -u
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 policy="$top_srcdir/dbus/org.blinkupd.Fixture1.conf"
 name=org.blinkupd.Fixture1
 path=/org/blinkupd/Fixture1

@@ -5,7 +5,7 @@
 # written directly in $top_srcdir/man; each name is checked once.
 set -u
 
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
 
 if ! command -v groff >/dev/null 2>&1; then

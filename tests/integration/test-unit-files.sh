@@ -9,7 +9,7 @@
 # Each part needs its tool; a missing tool skips that part (exit 77 overall
 # when nothing failed but something was skipped).
 set -u
-top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}
 top_builddir=${top_builddir:-$(pwd)}
 unit="$top_builddir/systemd/blinkupd.service"
 sysusers="$top_srcdir/sysusers.d/blinkupd.conf"
