@@ -89,46 +89,48 @@ const char *secret_error_reason(int error, char *buf, size_t size) {
         }
 }
 
-_printf_(2, 3) static int secret_error(char **ret_error, const char *format, ...) {
+/* Sets *ret_error (when given) to the formatted message, NULL when out of memory. */
+_printf_(2, 3) static void secret_error(char **ret_error, const char *format, ...) {
         va_list ap;
+        char *m;
 
-        if (ret_error) {
-                char *m = NULL;
-                va_start(ap, format);
-                if (vasprintf(&m, format, ap) < 0)
-                        m = NULL;
-                va_end(ap);
-                *ret_error = m;
-        }
-        return 0;
+        if (!ret_error)
+                return;
+        va_start(ap, format);
+        if (vasprintf(&m, format, ap) < 0)
+                m = NULL;
+        va_end(ap);
+        *ret_error = m;
+}
+
+int secret_credential_path(const char *name, char **ret) {
+        const char *dir = getenv("CREDENTIALS_DIRECTORY");
+
+        if (!dir || dir[0] != '/')
+                return -ENOENT;
+        return asprintf(ret, "%s/%s", dir, name) < 0 ? -ENOMEM : 0;
 }
 
 int secret_load(const char *path, const char *credential_name, char **ret, char **ret_error) {
         _cleanup_(freep) char *cred = NULL;
-        char *s = NULL;
+        char buf[64];
         int r;
 
         if (!path || !*path) {
-                const char *dir = getenv("CREDENTIALS_DIRECTORY");
-
-                if (!credential_name || !dir || !*dir) {
+                r = credential_name ? secret_credential_path(credential_name, &cred) : -ENOENT;
+                if (r == -ENOENT)
                         secret_error(ret_error, "no file given and no systemd credential \"%s\" available",
-                                     credential_name ? credential_name : "");
-                        return -ENOENT;
-                }
-                if (asprintf(&cred, "%s/%s", dir, credential_name) < 0)
-                        return -ENOMEM;
+                                     credential_name ?: "");
+                if (r < 0)
+                        return r;
                 path = cred;
         }
 
-        r = secret_read_private_file(path, &s);
+        r = secret_read_private_file(path, ret);
         if (r < 0) {
-                char buf[64];
-
                 secret_error(ret_error, "%s: %s", path, secret_error_reason(r, buf, sizeof(buf)));
                 return r;
         }
-        *ret = s;
         if (ret_error)
                 *ret_error = NULL;
         return 0;

@@ -15,7 +15,9 @@
 #include <systemd/sd-id128.h>
 
 /* The build directory has the autoconf "config.h", found first for "config.h": name ours. */
+#include "conf-parser.h"
 #include "conf.h"
+#include "factory.h"
 #include "secret.h"
 #include "strv.h"
 #include "tests.h"
@@ -637,20 +639,20 @@ START_TEST(test_comments_quotes_whitespace) {
 END_TEST
 
 START_TEST(test_long_lines) {
-        char *line = malloc(CONFIG_LINE_MAX + 2);
+        char *line = malloc(CONF_LINE_MAX + 2);
         _cleanup_(freep) char *ok = NULL, *bad = NULL, *value = NULL, *expected = NULL;
 
         ck_assert_ptr_nonnull(line);
         /* a comment of exactly 4096 bytes is fine */
-        memset(line, 'x', CONFIG_LINE_MAX + 1);
+        memset(line, 'x', CONF_LINE_MAX + 1);
         line[0] = '#';
-        line[CONFIG_LINE_MAX] = 0;
+        line[CONF_LINE_MAX] = 0;
         ok = with_basef("%s\n", line);
         config_free(expect_ok(ok));
 
         /* one more byte is not */
-        line[CONFIG_LINE_MAX] = 'x';
-        line[CONFIG_LINE_MAX + 1] = 0;
+        line[CONF_LINE_MAX] = 'x';
+        line[CONF_LINE_MAX + 1] = 0;
         bad = with_basef("[LED]\n%s\nRepeat=0\n", line);
         expect_error(bad, "test.conf:8: the line is longer than 4096 bytes");
 
@@ -696,7 +698,7 @@ START_TEST(test_binary_garbage) {
         }
         ck_assert_int_eq(config_load_buffer("junk.bin", junk, 65536, &c, &m), -EINVAL);
         ck_assert_ptr_null(c);
-        ck_assert_uint_le(strv_length(m), CONFIG_ERRORS_PER_FILE_MAX + 1);
+        ck_assert_uint_le(strv_length(m), CONF_ERRORS_PER_FILE_MAX + 1);
         ck_assert_uint_ge(strv_length(m), 2);
         ck_assert_ptr_nonnull(
                 strstr(m[strv_length(m) - 1], ": too many errors, ignoring the rest of the file"));
@@ -1106,8 +1108,8 @@ START_TEST(test_unreadable_files) {
         ck_assert_str_eq(m[0], expected);
         strv_free(TAKE_PTR(m));
 
-        /* a directory where the file should be */
-        ck_assert_int_eq(config_load(tmpdir, &c, &m), -EISDIR);
+        /* a directory where the file should be: not a regular file, said as a directory */
+        ck_assert_int_eq(config_load(tmpdir, &c, &m), -EBADFD);
         free(expected);
         ck_assert_int_ge(asprintf(&expected, "%s: Is a directory", tmpdir), 0);
         ck_assert_str_eq(m[0], expected);
@@ -1116,7 +1118,7 @@ START_TEST(test_unreadable_files) {
         /* a FIFO: not read (and not waited on) */
         _cleanup_(freep) char *fifo = tmp_path("fifo.conf");
         ck_assert_int_eq(mkfifo(fifo, 0600), 0);
-        ck_assert_int_lt(config_load(fifo, &c, &m), 0);
+        ck_assert_int_eq(config_load(fifo, &c, &m), -EBADFD);
         free(expected);
         ck_assert_int_ge(asprintf(&expected, "%s: not a regular file", fifo), 0);
         ck_assert_str_eq(m[0], expected);
@@ -1265,6 +1267,32 @@ START_TEST(test_fixture_id_derived) {
         ck_assert_ptr_nonnull(strstr(d, "\n# FixtureId= is derived from /etc/machine-id\n"));
         config_free(a);
         config_free(b);
+}
+END_TEST
+
+/* the derivation itself, as blinkupd-https uses it too */
+START_TEST(test_fixture_id_default) {
+        char a[17], b[17], machine[64] = "";
+        FILE *f;
+        int r;
+
+        memset(a, 'x', sizeof(a));
+        r = factory_fixture_id_default(a);
+        if (r < 0) {
+                /* no machine ID in this environment: only the failure is checked */
+                ck_assert_msg(r == -ENOENT || r == -ENOMEDIUM || r == -ENOPKG || r == -EINVAL, "r=%d", r);
+                return;
+        }
+        ck_assert_int_eq(factory_fixture_id_default(b), 0);
+        ck_assert_msg(strlen(a) == 16 && strspn(a, "0123456789abcdef") == 16, "%s", a);
+        ck_assert_str_eq(a, b);
+        /* hashed: it does not reveal the machine ID */
+        f = fopen("/etc/machine-id", "re");
+        if (f) {
+                ck_assert_ptr_nonnull(fgets(machine, sizeof(machine), f));
+                fclose(f);
+                ck_assert_int_ne(strncmp(machine, a, 16), 0);
+        }
 }
 END_TEST
 
@@ -1468,6 +1496,7 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_missing_main_file);
         tcase_add_test(tc, test_dropins);
         tcase_add_test(tc, test_fixture_id_derived);
+        tcase_add_test(tc, test_fixture_id_default);
         tcase_add_test(tc, test_dump_round_trip);
         tcase_add_test(tc, test_shipped_file);
         tcase_add_test(tc, test_man_page);
