@@ -541,23 +541,70 @@ START_TEST(test_unknown_sections_and_keys) {
 }
 END_TEST
 
-START_TEST(test_syntax_errors) {
-        _cleanup_(freep) char *a = with_base("[LED]\nFast yes\n"), *b = with_base("[LED\n"),
-                              *c = with_base("[LED] Fast=yes\n"), *d = with_base("[]\n"),
-                              *e = with_base("[LED]\n=yes\n"), *f = with_base("[LED]\nFa st=yes\n"),
-                              *g = with_base("[WiFi]\nSSID=\"Net\n"),
-                              *h = with_base("[WiFi]\nSSID=\"Net\" x\n");
+/* ---- one bad input, one error: the first message ---- */
 
-        expect_error(a, "test.conf:8: expected Key=Value, a [Section] header or a comment");
-        expect_error(b, "test.conf:7: the section header lacks its closing ']'");
-        expect_error(c, "test.conf:7: unexpected text after the section header");
-        expect_error(d, "test.conf:7: \"[]\" is not a valid section header");
-        expect_error(e, "test.conf:8: the key name before '=' is missing");
-        expect_error(f, "test.conf:8: \"Fa st\" is not a valid key name");
-        expect_error(g, "test.conf:8: SSID: the value lacks its closing quote");
-        expect_error(h, "test.conf:8: SSID: unexpected text after the closing quote");
-        expect_error("Line=17\n[LED]\n",
-                     "test.conf:1: Line: the key is not in a section (a [Section] line must come first)");
+typedef struct ErrorCase {
+        bool base; /* text comes after the base (lines 1..6), on line 7 */
+        const char *text;
+        const char *message;
+} ErrorCase;
+
+static const ErrorCase error_cases[] = {
+        /* syntax */
+        { true, "[LED]\nFast yes\n", "test.conf:8: expected Key=Value, a [Section] header or a comment" },
+        { true, "[LED\n", "test.conf:7: the section header lacks its closing ']'" },
+        { true, "[LED] Fast=yes\n", "test.conf:7: unexpected text after the section header" },
+        { true, "[]\n", "test.conf:7: \"[]\" is not a valid section header" },
+        { true, "[LED]\n=yes\n", "test.conf:8: the key name before '=' is missing" },
+        { true, "[LED]\nFa st=yes\n", "test.conf:8: \"Fa st\" is not a valid key name" },
+        { true, "[WiFi]\nSSID=\"Net\n", "test.conf:8: SSID: the value lacks its closing quote" },
+        { true, "[WiFi]\nSSID=\"Net\" x\n", "test.conf:8: SSID: unexpected text after the closing quote" },
+        { false, "Line=17\n[LED]\n", "test.conf:1: Line: the key is not in a section (a [Section] line must come first)" },
+
+        /* bytes that are not text */
+        { false, "[LED]\nLine=1\x01\n", "test.conf:2: the line contains the control character 0x01" },
+        { false, "[LED]\nLine=\x7f\n", "test.conf:2: the line contains the control character 0x7f" },
+        { false, "[LED]\nLine=\xff\xfe\n", "test.conf:2: the line is not valid UTF-8" },
+        { false, "[LED]\nLine=\xc0\xaf\n", "test.conf:2: the line is not valid UTF-8" }, /* overlong '/' */
+        { false, "[LED]\nLine=\xed\xa0\x80\n", "test.conf:2: the line is not valid UTF-8" }, /* surrogate */
+
+        /* the URL */
+        { true, "[Server]\nURL=https:///v5\n", "test.conf:8: URL: \"https:///v5\" has no host name" },
+
+        /* rules across keys */
+        { true, "[Server]\nConfirmIntervalSec=30\nConfirmTimeoutSec=10\n",
+          "test.conf:8: ConfirmIntervalSec: ConfirmIntervalSec=30 is longer than ConfirmTimeoutSec=10" },
+        { true, "[Server]\nConfirmTimeoutSec=0\n", "test.conf:8: ConfirmTimeoutSec: \"0\" is not in the range 1..86400" },
+        { true, "[RealTime]\nMaxLatenessUs=7042\n",
+          "test.conf:8: MaxLatenessUs: 7042 is not less than one bit (7042 us with Fast=yes)" },
+        { true, "[Button]\nChip=gpiochip1\n",
+          "test.conf:8: Chip: the button needs Line= too (its line name), unless Chip=sim" },
+        { true, "[WiFi]\nPassword=abcdefgh\n", "test.conf:8: Password: a WiFi password is given but SSID= is not set" },
+        { true, "[Server]\nTokenType=production\n",
+          "test.conf: [Server] ApiKeyFile: not set, and TokenType=production needs an API key (or the credential "
+          "api-key)" },
+
+        /* lines: negative offsets are not names; an offset needs a chip, on the LED, the button or an
+         * indicator */
+        { true, "[LED]\nLine=-3\n", "test.conf:8: Line: line offset \"-3\" is not in the range 0..65535" },
+        { true, "[Button]\nLine=+27\n", "test.conf:8: Line: line offset \"+27\" is not in the range 0..65535" },
+        { true, "[LED]\nLine=17\n",
+          "test.conf:8: Line: line offset \"17\" needs a chip: give the line's name (GPIO17), or the chip's label "
+          "in Chip=" },
+        { true, "[Button]\nLine=27\n",
+          "test.conf:8: Line: line offset \"27\" needs a chip: give the line's name (GPIO17), or the chip's label "
+          "in Chip=" },
+        { true, "[Indicators]\nReady=5\n",
+          "test.conf:8: Ready: line offset \"5\" needs a chip: give the line's name (GPIO17), or the chip's label "
+          "in Chip=" },
+};
+
+START_TEST(test_error_case) {
+        const ErrorCase *e = &error_cases[_i];
+        _cleanup_(freep) char *text = e->base ? with_base(e->text) : strdup(e->text);
+
+        ck_assert_ptr_nonnull(text);
+        expect_error(text, e->message);
 }
 END_TEST
 
@@ -681,13 +728,7 @@ START_TEST(test_binary_garbage) {
         ck_assert_str_eq(m[0], "test.conf:2: the line contains a NUL byte (not a text file?)");
         strv_free(TAKE_PTR(m));
 
-        expect_error("[LED]\nLine=1\x01\n", "test.conf:2: the line contains the control character 0x01");
-        expect_error("[LED]\nLine=\x7f\n", "test.conf:2: the line contains the control character 0x7f");
-        expect_error("[LED]\nLine=\xff\xfe\n", "test.conf:2: the line is not valid UTF-8");
-        expect_error("[LED]\nLine=\xc0\xaf\n",
-                     "test.conf:2: the line is not valid UTF-8"); /* overlong '/' */
-        expect_error("[LED]\nLine=\xed\xa0\x80\n",
-                     "test.conf:2: the line is not valid UTF-8"); /* surrogate */
+        /* the control characters and bad UTF-8: in error_cases */
 
         /* 64 KiB of noise: a bounded number of errors, then the file is given up */
         junk = malloc(65536);
@@ -710,7 +751,7 @@ END_TEST
 /* ---- rules across keys ---- */
 
 START_TEST(test_url_scheme) {
-        _cleanup_(freep) char *http = NULL, *allowed = NULL, *nohost = NULL;
+        _cleanup_(freep) char *http = NULL, *allowed = NULL;
         _cleanup_(freep) char *b = base_text();
 
         /* URL= is line 4 of the base */
@@ -728,31 +769,18 @@ START_TEST(test_url_scheme) {
         ck_assert_int_ge(asprintf(&allowed, "[Server]\nAllowInsecureHttp=yes\n%s", http), 0);
         _cleanup_(config_freep) Config *c = expect_ok(allowed);
         ck_assert_str_eq(c->server.url, "http://factory.example.com/v5");
-
-        nohost = with_base("[Server]\nURL=https:///v5\n");
-        expect_error(nohost, "test.conf:8: URL: \"https:///v5\" has no host name");
 }
 END_TEST
 
 START_TEST(test_cross_key_rules) {
-        _cleanup_(freep) char *a = with_base("[Server]\nConfirmIntervalSec=30\nConfirmTimeoutSec=10\n"),
-                              *b = with_base("[Server]\nConfirmTimeoutSec=0\n"),
-                              *d = with_base("[RealTime]\nMaxLatenessUs=7042\n"),
-                              *e = with_base("[RealTime]\nMaxLatenessUs=7042\n[LED]\nFast=no\n"),
-                              *f = with_base("[Button]\nChip=gpiochip1\n"),
+        _cleanup_(freep) char *e = with_base("[RealTime]\nMaxLatenessUs=7042\n[LED]\nFast=no\n"),
                               *g = with_base("[Button]\nChip=sim\n"),
                               *h = with_base("[Simulation]\nTrace=/tmp/led.vcd\n"),
                               *i = with_base("[LED]\nChip=sim\nLine=\n"),
                               *j = with_base("[Server]\nConfirmTimeoutSec=1\n");
 
-        expect_error(a, "test.conf:8: ConfirmIntervalSec: ConfirmIntervalSec=30 is longer than "
-                        "ConfirmTimeoutSec=10");
-        expect_error(b, "test.conf:8: ConfirmTimeoutSec: \"0\" is not in the range 1..86400");
-        expect_error(d, "test.conf:8: MaxLatenessUs: 7042 is not less than one bit (7042 us with Fast=yes)");
+        /* the errors are in error_cases; Fast=no makes a bit long enough */
         config_free(expect_ok(e));
-        expect_error(
-                f,
-                "test.conf:8: Chip: the button needs Line= too (its line name), unless Chip=sim");
 
         _cleanup_(config_freep) Config *sim = expect_ok(g);
         ck_assert(sim->button.enabled);
@@ -795,20 +823,7 @@ START_TEST(test_line_lookup_rules) {
                 ck_assert_msg(strv_length(m) == 0, "Chip=%s: %s", stable[k], m[0]);
         }
 
-        /* negative offsets are not names */
-        _cleanup_(freep) char *neg = with_base("[LED]\nLine=-3\n"), *plus = with_base("[Button]\nLine=+27\n");
-        expect_error(neg, "test.conf:8: Line: line offset \"-3\" is not in the range 0..65535");
-        expect_error(plus, "test.conf:8: Line: line offset \"+27\" is not in the range 0..65535");
-
-        /* an offset without a chip, on the LED, the button or an indicator */
-        _cleanup_(freep) char *led = with_base("[LED]\nLine=17\n"), *button = with_base("[Button]\nLine=27\n"),
-                             *ind = with_base("[Indicators]\nReady=5\n");
-        expect_error(led, "test.conf:8: Line: line offset \"17\" needs a chip: give the line's name (GPIO17), "
-                          "or the chip's label in Chip=");
-        expect_error(button, "test.conf:8: Line: line offset \"27\" needs a chip: give the line's name "
-                             "(GPIO17), or the chip's label in Chip=");
-        expect_error(ind, "test.conf:8: Ready: line offset \"5\" needs a chip: give the line's name (GPIO17), "
-                          "or the chip's label in Chip=");
+        /* negative offsets, and offsets without a chip: in error_cases */
 
         /* the LED's chip, when given, is the button's and the indicators' too */
         _cleanup_(freep) char *given = with_base("[LED]\nChip=pinctrl-rp1\n[Button]\nLine=27\n"
@@ -832,14 +847,11 @@ START_TEST(test_line_lookup_rules) {
 END_TEST
 
 START_TEST(test_wifi_rules) {
-        _cleanup_(freep) char *both = NULL, *nossid = NULL, *badfile = NULL, *pw = NULL;
+        _cleanup_(freep) char *both = NULL, *badfile = NULL, *pw = NULL;
 
         both = with_basef("[WiFi]\nSSID=Net\nPassword=abcdefgh\nPasswordFile=%s/wifi-password\n", tmpdir);
         expect_error(both, "test.conf:10: PasswordFile: cannot be combined with Password= (test.conf:9); "
                            "empty one of them");
-
-        nossid = with_base("[WiFi]\nPassword=abcdefgh\n");
-        expect_error(nossid, "test.conf:8: Password: a WiFi password is given but SSID= is not set");
 
         pw = write_text("short-password", 0600, "abc\n");
         badfile = with_basef("[WiFi]\nSSID=Net\nPasswordFile=%s\n", pw);
@@ -864,12 +876,7 @@ START_TEST(test_wifi_rules) {
 END_TEST
 
 START_TEST(test_token_type_rules) {
-        _cleanup_(freep) char *prod = NULL, *prod_ok = NULL, *factory = NULL, *expected = NULL;
-
-        prod = with_base("[Server]\nTokenType=production\n");
-        expect_error(prod,
-                     "test.conf: [Server] ApiKeyFile: not set, and TokenType=production needs an API key "
-                     "(or the credential api-key)");
+        _cleanup_(freep) char *prod_ok = NULL, *factory = NULL, *expected = NULL;
 
         prod_ok = with_basef("[Server]\nTokenType=production\nApiKeyFile=%s/api-key\nPlanId=1F\n", tmpdir);
         _cleanup_(strv_freep) char **m = NULL;
@@ -895,17 +902,20 @@ END_TEST
 
 /* ---- secrets ---- */
 
+/* The error about the base's LoginKeyFile= (line 5): "<path>: <reason>". */
+static void expect_login_key_error(const char *text, const char *login, const char *reason) {
+        _cleanup_(freep) char *expected = NULL;
+
+        ck_assert_int_ge(asprintf(&expected, "test.conf:5: LoginKeyFile: %s: %s", login, reason), 0);
+        expect_error(text, expected);
+}
+
 START_TEST(test_secret_files) {
-        _cleanup_(freep) char *login = tmp_path("login-key"), *text = base_text(), *expected = NULL;
+        _cleanup_(freep) char *login = tmp_path("login-key"), *text = base_text();
 
         /* readable by others: refused */
         ck_assert_int_eq(chmod(login, 0644), 0);
-        ck_assert_int_ge(
-                asprintf(&expected,
-                         "test.conf:5: LoginKeyFile: %s: readable by other users, refusing to use it (chmod 0600 or 0640)",
-                         login),
-                0);
-        expect_error(text, expected);
+        expect_login_key_error(text, login, "readable by other users, refusing to use it (chmod 0600 or 0640)");
 
         /* group-readable is fine */
         ck_assert_int_eq(chmod(login, 0640), 0);
@@ -913,13 +923,7 @@ START_TEST(test_secret_files) {
 
         /* empty */
         free(write_text("login-key", 0600, "\n"));
-        free(expected);
-        ck_assert_int_ge(
-                asprintf(&expected,
-                         "test.conf:5: LoginKeyFile: %s: empty, or the first line is empty or contains a NUL byte",
-                         login),
-                0);
-        expect_error(text, expected);
+        expect_login_key_error(text, login, "empty, or the first line is empty or contains a NUL byte");
 
         /* too large */
         {
@@ -928,27 +932,18 @@ START_TEST(test_secret_files) {
                 free(write_file("login-key", 0600, big, SECRET_SIZE_MAX + 10));
                 free(big);
         }
-        free(expected);
-        ck_assert_int_ge(
-                asprintf(&expected, "test.conf:5: LoginKeyFile: %s: larger than 4096 bytes", login), 0);
-        expect_error(text, expected);
+        expect_login_key_error(text, login, "larger than 4096 bytes");
 
         /* missing, and a directory */
         ck_assert_int_eq(unlink(login), 0);
-        free(expected);
-        ck_assert_int_ge(
-                asprintf(&expected, "test.conf:5: LoginKeyFile: %s: No such file or directory", login), 0);
-        expect_error(text, expected);
+        expect_login_key_error(text, login, "No such file or directory");
         ck_assert_int_eq(mkdir(login, 0700), 0);
-        free(expected);
-        ck_assert_int_ge(asprintf(&expected, "test.conf:5: LoginKeyFile: %s: not a regular file", login),
-                         0);
-        expect_error(text, expected);
+        expect_login_key_error(text, login, "not a regular file");
 
         /* a FIFO put there: refused at once, never waited on (the test would time out) */
         ck_assert_int_eq(rmdir(login), 0);
         ck_assert_int_eq(mkfifo(login, 0600), 0);
-        expect_error(text, expected);
+        expect_login_key_error(text, login, "not a regular file");
 
         /* a symbolic link, even to a good file: not followed */
         ck_assert_int_eq(unlink(login), 0);
@@ -957,13 +952,7 @@ START_TEST(test_secret_files) {
 
                 ck_assert_int_eq(symlink(real, login), 0);
         }
-        free(expected);
-        ck_assert_int_ge(asprintf(&expected,
-                                  "test.conf:5: LoginKeyFile: %s: a symbolic link, which is not followed; name the "
-                                  "file itself",
-                                  login),
-                         0);
-        expect_error(text, expected);
+        expect_login_key_error(text, login, "a symbolic link, which is not followed; name the file itself");
 }
 END_TEST
 
@@ -1478,7 +1467,7 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_missing_sections);
         tcase_add_test(tc, test_duplicate_keys);
         tcase_add_test(tc, test_unknown_sections_and_keys);
-        tcase_add_test(tc, test_syntax_errors);
+        tcase_add_loop_test(tc, test_error_case, 0, (int) ELEMENTSOF(error_cases));
         tcase_add_test(tc, test_errors_first_then_warnings);
         tcase_add_test(tc, test_comments_quotes_whitespace);
         tcase_add_test(tc, test_long_lines);
