@@ -117,19 +117,6 @@ bool config_section_known(const char *section, void *userdata) {
         return false;
 }
 
-bool config_key_info(size_t i, const char **ret_section, const char **ret_key,
-                     const char **ret_default_value) {
-        if (i >= config_n_items)
-                return false;
-        if (ret_section)
-                *ret_section = config_items[i].section;
-        if (ret_key)
-                *ret_key = config_items[i].key;
-        if (ret_default_value)
-                *ret_default_value = config_items[i].default_value;
-        return true;
-}
-
 int config_item_parse(ConfParser *p, size_t i, const char *value, Config *c) {
         const ConfigItem *item = &config_items[i];
 

@@ -164,8 +164,3 @@ int config_dump(const Config *c, FILE *f);
 
 const char *config_token_type_to_string(ConfigTokenType t);
 const char *config_bias_to_string(ConfigBias b);
-
-/* Every key: for checking the shipped example and the documentation against the parser.
- * Returns false when i is past the last key. default_value is NULL for keys without one. */
-bool config_key_info(size_t i, const char **ret_section, const char **ret_key,
-                     const char **ret_default_value);

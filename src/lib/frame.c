@@ -12,7 +12,7 @@
  * but the register shifts left, starts at 0 and has no final XOR. See the protocol spec.
  * The table entry is computed on demand: eight shifts cost less than a cache miss, and there
  * is no shared state to initialise. */
-uint16_t frame_crc_table(uint8_t i) {
+static uint16_t crc_table(uint8_t i) {
         uint16_t c = i;
 
         for (unsigned k = 0; k < 8; k++)
@@ -20,8 +20,8 @@ uint16_t frame_crc_table(uint8_t i) {
         return c;
 }
 
-uint16_t frame_crc_update(uint16_t crc, uint8_t b) {
-        return (uint16_t) (((crc << 8) & 0xFFFF) ^ frame_crc_table((uint8_t) ((crc >> 8) ^ b)));
+static uint16_t crc_update(uint16_t crc, uint8_t b) {
+        return (uint16_t) (((crc << 8) & 0xFFFF) ^ crc_table((uint8_t) ((crc >> 8) ^ b)));
 }
 
 uint16_t frame_crc(const void *p, size_t n) {
@@ -29,7 +29,7 @@ uint16_t frame_crc(const void *p, size_t n) {
         uint16_t crc = 0;
 
         for (size_t i = 0; i < n; i++)
-                crc = frame_crc_update(crc, b[i]);
+                crc = crc_update(crc, b[i]);
         return crc;
 }
 

@@ -71,7 +71,8 @@ int secret_read_private_file(const char *path, char **ret) {
         return read_file(path, true, ret);
 }
 
-const char *secret_error_reason(int error, char *buf, size_t size) {
+/* What read_file()'s error means, for "<path>: <reason>". */
+static const char *secret_error_reason(int error, char *buf, size_t size) {
         switch (error) {
         case -ELOOP:
                 return "a symbolic link, which is not followed; name the file itself";

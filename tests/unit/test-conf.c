@@ -16,6 +16,7 @@
 
 /* The build directory has the autoconf "config.h", found first for "config.h": name ours. */
 #include "conf-parser.h"
+#include "conf-table.h"
 #include "conf.h"
 #include "factory.h"
 #include "secret.h"
@@ -126,6 +127,21 @@ static unsigned count_lines(const char *s) {
         for (; *s; s++)
                 n += *s == '\n';
         return n;
+}
+
+/* Key i of the table (for checking the shipped example and the manual against the parser):
+ * false when i is past the last key; the default is NULL for keys without one. */
+static bool config_key_info(size_t i, const char **ret_section, const char **ret_key,
+                            const char **ret_default_value) {
+        if (i >= config_n_items)
+                return false;
+        if (ret_section)
+                *ret_section = config_items[i].section;
+        if (ret_key)
+                *ret_key = config_items[i].key;
+        if (ret_default_value)
+                *ret_default_value = config_items[i].default_value;
+        return true;
 }
 
 static int load(const char *text, Config **ret, char ***messages) {
