@@ -15,11 +15,17 @@
 #include "macro.h"
 #include "secret.h"
 
+typedef char SecretBuffer[SECRET_SIZE_MAX + 1];
+
+static void secret_buffer_erase(SecretBuffer *buf) {
+        explicit_bzero(*buf, sizeof(*buf));
+}
+
 static int read_file(const char *path, bool private, char **ret) {
+        _cleanup_(secret_buffer_erase) SecretBuffer buf;
         _cleanup_(closep) int fd = -1;
-        char buf[SECRET_SIZE_MAX + 1];
         struct stat st = {};
-        size_t n = 0;
+        size_t n = 0, len = 0;
         char *s;
 
         fd = open_regular_file(AT_FDCWD, path, &st);
@@ -30,33 +36,24 @@ static int read_file(const char *path, bool private, char **ret) {
 
         for (;;) {
                 ssize_t k = read(fd, buf + n, sizeof(buf) - n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        int e = -errno;
-                        explicit_bzero(buf, sizeof(buf));
-                        return e;
-                }
+                if (k < 0 && errno == EINTR)
+                        continue;
+                if (k < 0)
+                        return -errno;
                 if (k == 0)
                         break;
                 n += (size_t) k;
-                if (n == sizeof(buf)) {
-                        explicit_bzero(buf, sizeof(buf));
+                if (n == sizeof(buf))
                         return -EFBIG;
-                }
         }
 
         /* the first line only */
-        size_t len = 0;
         while (len < n && buf[len] != '\n' && buf[len] != '\r')
                 len++;
-        if (len == 0 || memchr(buf, 0, len)) {
-                explicit_bzero(buf, sizeof(buf));
+        if (len == 0 || memchr(buf, 0, len))
                 return -EBADMSG;
-        }
 
         s = strndup(buf, len);
-        explicit_bzero(buf, sizeof(buf));
         if (!s)
                 return -ENOMEM;
         *ret = s;
