@@ -35,7 +35,8 @@ _printf_(4, 5) static int item_message(Loader *l, bool error, size_t i, const ch
         }
 
         if (o->line > 0)
-                return conf_parser_message(l->parser, error, o->file, o->line, config_items[i].key, "%s", text);
+                return conf_parser_message(l->parser, error, o->file, o->line, config_items[i].key, "%s",
+                                           text);
         snprintf(key, sizeof(key), "[%s] %s", config_items[i].section, config_items[i].key);
         return conf_parser_message(l->parser, error, l->config->path, 0, key, "%s", text);
 }
@@ -53,7 +54,8 @@ static size_t item_index_checked(const char *section, const char *key) {
 /* ---- secrets ---- */
 
 /* secret_load()'s failure as an error named key, at file:line when line > 0. */
-static int secret_error(Loader *l, int r, const char *error, const char *file, unsigned line, const char *key) {
+static int secret_error(Loader *l, int r, const char *error, const char *file, unsigned line,
+                        const char *key) {
         if (r == -ENOMEM || !error)
                 return -ENOMEM;
         return conf_parser_message(l->parser, true, file, line, key, "%s", error);
@@ -66,7 +68,8 @@ static int load_secret_file(Loader *l, size_t i, const char *path, char **ret) {
 
         r = secret_load(path, NULL, ret, &error);
         if (r < 0)
-                return secret_error(l, r, error, l->origins[i].file, l->origins[i].line, config_items[i].key);
+                return secret_error(l, r, error, l->origins[i].file, l->origins[i].line,
+                                    config_items[i].key);
         return 0;
 }
 
@@ -121,10 +124,11 @@ static int copy_chip(ConfigLine *line, const char *chip) {
 /* A line found by its name needs no chip; an offset does. */
 static void check_offset_has_chip(Loader *l, const ConfigLine *line, size_t item) {
         if (line->line && !line->chip && config_all_digits(line->line))
-                (void) item_message(l, true, item,
-                                    "line offset %s needs a chip: give the line's name (GPIO17), or the chip's "
-                                    "label in Chip=",
-                                    CONF_QUOTE(line->line));
+                (void) item_message(
+                        l, true, item,
+                        "line offset %s needs a chip: give the line's name (GPIO17), or the chip's "
+                        "label in Chip=",
+                        CONF_QUOTE(line->line));
 }
 
 /* The button is wanted when its chip or line is set. */
@@ -140,7 +144,8 @@ static int check_button(Loader *l) {
                 return r;
         if (!config_chip_is_sim(c->button.line.chip) && !c->button.line.line)
                 (void) item_message(l, true, IDX("Button", "Chip"),
-                                    "the button needs Line= too (its line name), unless Chip=%s", CONFIG_SIM_CHIP);
+                                    "the button needs Line= too (its line name), unless Chip=%s",
+                                    CONFIG_SIM_CHIP);
         check_offset_has_chip(l, &c->button.line, IDX("Button", "Line"));
         return 0;
 }
@@ -169,8 +174,8 @@ static int check_lines(Loader *l) {
         }
 
         if (c->simulation.trace && !config_chip_is_sim(c->led.line.chip))
-                (void) item_message(l, false, IDX("Simulation", "Trace"), "has no effect unless [LED] Chip=%s",
-                                    CONFIG_SIM_CHIP);
+                (void) item_message(l, false, IDX("Simulation", "Trace"),
+                                    "has no effect unless [LED] Chip=%s", CONFIG_SIM_CHIP);
         if (c->simulation.button_fifo && !(c->button.enabled && config_chip_is_sim(c->button.line.chip)))
                 (void) item_message(l, false, IDX("Simulation", "ButtonFifo"),
                                     "has no effect unless [Button] Chip=%s", CONFIG_SIM_CHIP);
@@ -193,8 +198,9 @@ static void check_timing(Loader *l) {
 
         if (c->realtime.max_lateness_usec >= config_bit_usec(c->led.fast))
                 (void) item_message(l, true, IDX("RealTime", "MaxLatenessUs"),
-                                    "%u is not less than one bit (%u us with Fast=%s)", c->realtime.max_lateness_usec,
-                                    config_bit_usec(c->led.fast), c->led.fast ? "yes" : "no");
+                                    "%u is not less than one bit (%u us with Fast=%s)",
+                                    c->realtime.max_lateness_usec, config_bit_usec(c->led.fast),
+                                    c->led.fast ? "yes" : "no");
 }
 
 /* ---- WiFi ---- */
@@ -220,7 +226,8 @@ static int check_wifi(Loader *l) {
         int r;
 
         if (c->wifi.password && c->wifi.password_file)
-                return item_message(l, true, ipf, "cannot be combined with Password= (%s:%u); empty one of them",
+                return item_message(l, true, ipf,
+                                    "cannot be combined with Password= (%s:%u); empty one of them",
                                     l->origins[ip].file, l->origins[ip].line);
 
         if (c->wifi.password)
@@ -275,13 +282,14 @@ static int check_factory_mode(Loader *l) {
         if (c->server.plan_id)
                 (void) item_message(l, false, IDX("Server", "PlanId"),
                                     "ignored with TokenType=factory (the server chooses the plan)");
-        r = load_secret_key(l, ilogin, CONFIG_CREDENTIAL_LOGIN_KEY, &c->server.login_key_file, &c->server.login_key,
-                            &c->server.login_key_source);
+        r = load_secret_key(l, ilogin, CONFIG_CREDENTIAL_LOGIN_KEY, &c->server.login_key_file,
+                            &c->server.login_key, &c->server.login_key_source);
         if (r == -ENOMEM)
                 return r;
         if (r >= 0 && !c->server.login_key)
                 (void) item_message(l, true, ilogin,
-                                    "not set, and TokenType=factory needs a login key (or the credential " CONFIG_CREDENTIAL_LOGIN_KEY ")");
+                                    "not set, and TokenType=factory needs a login key (or the "
+                                    "credential " CONFIG_CREDENTIAL_LOGIN_KEY ")");
         if (!c->server.fixture_id)
                 return derive_fixture_id(l);
         return 0;
@@ -293,14 +301,16 @@ static int check_production_mode(Loader *l) {
         int r;
 
         if (c->server.login_key_file)
-                (void) item_message(l, false, IDX("Server", "LoginKeyFile"), "ignored with TokenType=production");
+                (void) item_message(l, false, IDX("Server", "LoginKeyFile"),
+                                    "ignored with TokenType=production");
         r = load_secret_key(l, iapi, CONFIG_CREDENTIAL_API_KEY, &c->server.api_key_file, &c->server.api_key,
                             &c->server.api_key_source);
         if (r == -ENOMEM)
                 return r;
         if (r >= 0 && !c->server.api_key)
                 (void) item_message(l, true, iapi,
-                                    "not set, and TokenType=production needs an API key (or the credential " CONFIG_CREDENTIAL_API_KEY ")");
+                                    "not set, and TokenType=production needs an API key (or the "
+                                    "credential " CONFIG_CREDENTIAL_API_KEY ")");
         return 0;
 }
 
@@ -311,12 +321,14 @@ static int check_server(Loader *l) {
         if (!c->server.url)
                 (void) item_message(l, true, iurl, "not set; give the factory server's https:// URL");
         else if (!streq_ptr(factory_url_scheme(c->server.url), "https://") && !c->server.allow_insecure_http)
-                (void) item_message(l, true, iurl,
-                                    "%s is plain HTTP; use https:// (AllowInsecureHttp=yes permits http:// for tests)",
-                                    CONF_QUOTE(c->server.url));
+                (void) item_message(
+                        l, true, iurl,
+                        "%s is plain HTTP; use https:// (AllowInsecureHttp=yes permits http:// for tests)",
+                        CONF_QUOTE(c->server.url));
 
         if (c->server.ca_file && access(c->server.ca_file, R_OK) < 0)
-                (void) item_message(l, true, IDX("Server", "CAFile"), "%s: %s", c->server.ca_file, strerror(errno));
+                (void) item_message(l, true, IDX("Server", "CAFile"), "%s: %s", c->server.ca_file,
+                                    strerror(errno));
 
         if (c->server.token_type == CONFIG_TOKEN_FACTORY)
                 return check_factory_mode(l);

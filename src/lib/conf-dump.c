@@ -48,13 +48,15 @@ static void dump_wifi(const Config *c, FILE *f) {
 }
 
 static void dump_gpio(const Config *c, FILE *f) {
-        fprintf(f, "\n[LED]\nChip=%s\nLine=%s\nActiveHigh=%s\nFast=%s\nRepeat=%u\n", strempty(c->led.line.chip),
-                strempty(c->led.line.line), yes_no(c->led.active_high), yes_no(c->led.fast), c->led.repeat);
+        fprintf(f, "\n[LED]\nChip=%s\nLine=%s\nActiveHigh=%s\nFast=%s\nRepeat=%u\n",
+                strempty(c->led.line.chip), strempty(c->led.line.line), yes_no(c->led.active_high),
+                yes_no(c->led.fast), c->led.repeat);
 
         if (c->button.enabled)
                 fprintf(f, "\n[Button]\nChip=%s\nLine=%s\nActiveLow=%s\nBias=%s\nDebounceMs=%u\n",
-                        strempty(c->button.line.chip), strempty(c->button.line.line), yes_no(c->button.active_low),
-                        config_bias_to_string(c->button.bias), c->button.debounce_msec);
+                        strempty(c->button.line.chip), strempty(c->button.line.line),
+                        yes_no(c->button.active_low), config_bias_to_string(c->button.bias),
+                        c->button.debounce_msec);
         else
                 fprintf(f, "\n# [Button] is not configured: D-Bus triggers only\n");
 
@@ -79,8 +81,9 @@ static void dump_server(const Config *c, FILE *f) {
         if (c->server.fixture_id_derived)
                 fprintf(f, "# FixtureId= is derived from /etc/machine-id\n");
         fprintf(f, "CAFile=%s\n", strempty(c->server.ca_file));
-        fprintf(f, "TimeoutSec=%u\nConnectTimeoutSec=%u\nConfirmTimeoutSec=%u\nConfirmIntervalSec=%u\n"
-                   "MaxConfirmations=%u\n",
+        fprintf(f,
+                "TimeoutSec=%u\nConnectTimeoutSec=%u\nConfirmTimeoutSec=%u\nConfirmIntervalSec=%u\n"
+                "MaxConfirmations=%u\n",
                 c->server.timeout_sec, c->server.connect_timeout_sec, c->server.confirm_timeout_sec,
                 c->server.confirm_interval_sec, c->server.max_confirmations);
         fprintf(f, "PrefetchToken=%s\nAllowInsecureHttp=%s\n", yes_no(c->server.prefetch_token),
@@ -101,15 +104,16 @@ static void dump_realtime(const Config *c, FILE *f) {
 }
 
 int config_dump(const Config *c, FILE *f) {
-        fprintf(f, "# The effective configuration, from %s and its drop-ins. Secrets are masked.\n", c->path);
+        fprintf(f, "# The effective configuration, from %s and its drop-ins. Secrets are masked.\n",
+                c->path);
         dump_wifi(c, f);
         dump_gpio(c, f);
         dump_server(c, f);
         dump_realtime(c, f);
         fprintf(f, "\n[Simulation]\nTrace=%s\nButtonFifo=%s\n", strempty(c->simulation.trace),
                 strempty(c->simulation.button_fifo));
-        fprintf(f, "\n[Daemon]\nStateDirectory=%s\nRecordMaxFileMiB=%u\n", strempty(c->daemon.state_directory),
-                c->daemon.record_max_file_mib);
+        fprintf(f, "\n[Daemon]\nStateDirectory=%s\nRecordMaxFileMiB=%u\n",
+                strempty(c->daemon.state_directory), c->daemon.record_max_file_mib);
 
         if (fflush(f) != 0 || ferror(f))
                 return errno > 0 ? -errno : -EIO;

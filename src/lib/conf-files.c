@@ -25,7 +25,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
  * and main files may be links, as in systemd. What is not a regular file is -EBADFD, a
  * directory said as such. Returns 1 and the descriptor, 0 for a missing file when missing_ok,
  * or -errno (error recorded). */
-static int open_conf_file(ConfParser *p, const char *path, bool missing_ok, int *ret_fd, struct stat *ret_st) {
+static int open_conf_file(ConfParser *p, const char *path, bool missing_ok, int *ret_fd,
+                          struct stat *ret_st) {
         _cleanup_(closep) int fd = -1;
         struct stat st;
 
@@ -43,7 +44,8 @@ static int open_conf_file(ConfParser *p, const char *path, bool missing_ok, int 
                 return e;
         }
         if (!S_ISREG(st.st_mode)) {
-                (void) file_error(p, path, "%s", S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
+                (void) file_error(p, path, "%s",
+                                  S_ISDIR(st.st_mode) ? strerror(EISDIR) : "not a regular file");
                 return -EBADFD;
         }
         if (st.st_size > CONF_FILE_SIZE_MAX) {
@@ -168,7 +170,8 @@ int conf_parser_parse_dropins(ConfParser *p, const char *dir) {
                 if (stat(path, &st) == 0 && S_ISCHR(st.st_mode))
                         continue; /* a link to /dev/null masks a drop-in of the same name */
                 if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
-                        (void) conf_parser_message(p, false, path, 0, NULL, "not a regular file, ignoring it");
+                        (void) conf_parser_message(p, false, path, 0, NULL,
+                                                   "not a regular file, ignoring it");
                         continue;
                 }
                 r = conf_parser_parse_file(p, path, false);

@@ -231,7 +231,8 @@ static int parse_assignment(ConfParser *p, const Section *section, char *s) {
         if (strspn(key, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-") != strlen(key))
                 return conf_line_error(p, "%s is not a valid key name", CONF_QUOTE(key));
         if (!section->set)
-                return conf_bad_value(p, key, "the key is not in a section (a [Section] line must come first)");
+                return conf_bad_value(p, key,
+                                      "the key is not in a section (a [Section] line must come first)");
         if (!section->known)
                 return 0; /* warned about at the section header */
 
@@ -271,7 +272,8 @@ static void check_and_parse_line(ConfParser *p, Section *section, const char *s,
                 if (((unsigned char) s[k] < 0x20 && s[k] != '\t') || s[k] == 0x7F)
                         break;
         if (k < len) {
-                (void) conf_line_error(p, "the line contains the control character 0x%02x", (unsigned char) s[k]);
+                (void) conf_line_error(p, "the line contains the control character 0x%02x",
+                                       (unsigned char) s[k]);
                 return;
         }
         if (!utf8_is_valid(s, len)) {

@@ -26,7 +26,8 @@ typedef struct ConfParserCallbacks {
         void (*file_begin)(ConfParser *p, void *userdata);
         /* Key=Value in a known section, the value unquoted: 0, -EINVAL with an error recorded,
          * or -ENOMEM. */
-        int (*assign)(ConfParser *p, const char *section, const char *key, const char *value, void *userdata);
+        int (*assign)(ConfParser *p, const char *section, const char *key, const char *value,
+                      void *userdata);
 } ConfParserCallbacks;
 
 struct ConfParser {
@@ -63,7 +64,8 @@ _printf_(6, 7) int conf_parser_message(ConfParser *p, bool error, const char *fi
 /* An error or warning about the key on the line being parsed. */
 #define conf_bad_value(p, key, ...) conf_parser_message((p), true, (p)->file, (p)->line, (key), __VA_ARGS__)
 #define conf_line_error(p, ...) conf_parser_message((p), true, (p)->file, (p)->line, NULL, __VA_ARGS__)
-#define conf_line_warning(p, key, ...) conf_parser_message((p), false, (p)->file, (p)->line, (key), __VA_ARGS__)
+#define conf_line_warning(p, key, ...) \
+        conf_parser_message((p), false, (p)->file, (p)->line, (key), __VA_ARGS__)
 
 /* A value repeated in a message: in double quotes, cut at CONF_QUOTED_VALUE_MAX bytes (at a
  * character boundary) with "...". */

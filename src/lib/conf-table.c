@@ -153,10 +153,11 @@ static int parse_password(ConfParser *p, const ConfigItem *item, const char *val
         if (problem)
                 return conf_bad_value(p, item->key, "%s", problem);
         if (*value && p->world_readable)
-                (void) conf_line_warning(p, item->key,
-                                         "%s is readable by other users; use PasswordFile= or the credential "
-                                         "%s, or chmod 0640",
-                                         p->file, CONFIG_CREDENTIAL_WIFI_PASSWORD);
+                (void) conf_line_warning(
+                        p, item->key,
+                        "%s is readable by other users; use PasswordFile= or the credential "
+                        "%s, or chmod 0640",
+                        p->file, CONFIG_CREDENTIAL_WIFI_PASSWORD);
         if (*value) {
                 s = strdup(value);
                 if (!s)

@@ -53,7 +53,8 @@ static void loader_file_begin(ConfParser *p, void *userdata) {
         memset(l->seen, 0, config_n_items * sizeof(unsigned));
 }
 
-static int loader_assign(ConfParser *p, const char *section, const char *key, const char *value, void *userdata) {
+static int loader_assign(ConfParser *p, const char *section, const char *key, const char *value,
+                         void *userdata) {
         Loader *l = userdata;
         size_t i;
         int r;
@@ -63,7 +64,8 @@ static int loader_assign(ConfParser *p, const char *section, const char *key, co
                 return conf_line_warning(p, key, "unknown key in section [%s], ignoring it", section);
 
         if (l->seen[i] > 0)
-                (void) conf_line_warning(p, key, "set again in this file (first on line %u), the later value wins",
+                (void) conf_line_warning(p, key,
+                                         "set again in this file (first on line %u), the later value wins",
                                          l->seen[i]);
         l->seen[i] = p->line;
 

@@ -131,8 +131,9 @@ static void put_le64(uint8_t *p, uint64_t v) {
 }
 
 static int validate_clear(const FrameRequest *req, ErrorText *err) {
-        if (!isempty(req->ssid) || !isempty(req->password) || !isempty(req->wps_pin) || !isempty(req->plan_id) ||
-            !isempty(req->token) || req->firmware_upgrade || req->static_network || !isempty(req->proxy_host))
+        if (!isempty(req->ssid) || !isempty(req->password) || !isempty(req->wps_pin) ||
+            !isempty(req->plan_id) || !isempty(req->token) || req->firmware_upgrade || req->static_network ||
+            !isempty(req->proxy_host))
                 return fail(err, "clear: a clear frame carries no other settings");
         return 0;
 }
@@ -164,7 +165,8 @@ static int validate_enrollment(const FrameRequest *req, ErrorText *err) {
         uint64_t v;
 
         if (isempty(req->plan_id) != isempty(req->token))
-                return fail(err, "%s: required together with %s", isempty(req->plan_id) ? "plan-id" : "token",
+                return fail(err, "%s: required together with %s",
+                            isempty(req->plan_id) ? "plan-id" : "token",
                             isempty(req->plan_id) ? "token" : "plan-id");
         if (!isempty(req->plan_id) && frame_parse_hex_id(req->plan_id, &v) < 0)
                 return fail(err, "plan-id: must be 1..16 hex digits, got \"%.40s\"", req->plan_id);

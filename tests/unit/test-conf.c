@@ -575,7 +575,8 @@ static const ErrorCase error_cases[] = {
         { true, "[LED]\nFa st=yes\n", "test.conf:8: \"Fa st\" is not a valid key name" },
         { true, "[WiFi]\nSSID=\"Net\n", "test.conf:8: SSID: the value lacks its closing quote" },
         { true, "[WiFi]\nSSID=\"Net\" x\n", "test.conf:8: SSID: unexpected text after the closing quote" },
-        { false, "Line=17\n[LED]\n", "test.conf:1: Line: the key is not in a section (a [Section] line must come first)" },
+        { false, "Line=17\n[LED]\n",
+          "test.conf:1: Line: the key is not in a section (a [Section] line must come first)" },
 
         /* bytes that are not text */
         { false, "[LED]\nLine=1\x01\n", "test.conf:2: the line contains the control character 0x01" },
@@ -590,7 +591,8 @@ static const ErrorCase error_cases[] = {
         /* rules across keys */
         { true, "[Server]\nConfirmIntervalSec=30\nConfirmTimeoutSec=10\n",
           "test.conf:8: ConfirmIntervalSec: ConfirmIntervalSec=30 is longer than ConfirmTimeoutSec=10" },
-        { true, "[Server]\nConfirmTimeoutSec=0\n", "test.conf:8: ConfirmTimeoutSec: \"0\" is not in the range 1..86400" },
+        { true, "[Server]\nConfirmTimeoutSec=0\n",
+          "test.conf:8: ConfirmTimeoutSec: \"0\" is not in the range 1..86400" },
         { true, "[RealTime]\nMaxLatenessUs=7042\n",
           "test.conf:8: MaxLatenessUs: 7042 is not less than one bit (7042 us with Fast=yes)" },
         { true, "[Button]\nChip=gpiochip1\n",
