@@ -62,7 +62,7 @@ tests_helpers_fake_fixture_LDADD = $(LIB_LIBS)
 
 # ---- unit tests: one program per module ----
 unit_lib_tests = tests/unit/test-frame tests/unit/test-waveform tests/unit/test-conf \
-	tests/unit/test-record
+	tests/unit/test-record tests/unit/test-secret
 unit_daemon_tests = tests/unit/test-gpio-chips tests/unit/test-gpio-sim tests/unit/test-transmitter
 unit_https_tests = tests/unit/test-factory-json tests/unit/test-factory-client
 check_PROGRAMS += $(unit_lib_tests) $(unit_daemon_tests) $(unit_https_tests)
@@ -80,6 +80,10 @@ tests_unit_test_conf_SOURCES = tests/unit/test-conf.c
 tests_unit_test_conf_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_conf_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_conf_LDADD = $(LIB_LIBS) $(TEST_LIBS)
+tests_unit_test_secret_SOURCES = tests/unit/test-secret.c
+tests_unit_test_secret_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_secret_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_secret_LDADD = $(LIB_LIBS) $(TEST_LIBS)
 tests_unit_test_record_SOURCES = tests/unit/test-record.c
 tests_unit_test_record_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_record_CFLAGS = $(TEST_CFLAGS)

@@ -25,9 +25,6 @@
 #include "strv.h"
 
 #define CONFIG_DEFAULT_PATH SYSCONFDIR "/blinkupd/blinkupd.conf"
-#define CONFIG_LINE_MAX 4096 /* bytes per line, without the line ending */
-#define CONFIG_FILE_SIZE_MAX (1024 * 1024) /* bytes per file */
-#define CONFIG_ERRORS_PER_FILE_MAX 16 /* then the rest of the file is skipped */
 #define CONFIG_SIM_CHIP "sim"
 
 /* Credential names looked up in $CREDENTIALS_DIRECTORY. */
@@ -35,9 +32,10 @@
 #define CONFIG_CREDENTIAL_LOGIN_KEY "login-key"
 #define CONFIG_CREDENTIAL_API_KEY "api-key"
 
-/* In factory mode an unset FixtureId= is derived from /etc/machine-id: the first 16 hex digits
- * of sd_id128_get_machine_app_specific() with a fixed application ID (see config.c), so it is
- * stable for the machine and does not reveal the machine ID. */
+/* In factory mode an unset FixtureId= is derived from /etc/machine-id with
+ * factory_fixture_id_default() (factory.h), so it is stable for the machine and does not reveal
+ * the machine ID. The limits of lines, files and errors per file are the INI reader's
+ * (conf-parser.h). */
 
 typedef enum ConfigTokenType {
         CONFIG_TOKEN_FACTORY, /* factory enrollment tokens: login key, fixture check */
@@ -166,8 +164,3 @@ int config_dump(const Config *c, FILE *f);
 
 const char *config_token_type_to_string(ConfigTokenType t);
 const char *config_bias_to_string(ConfigBias b);
-
-/* Every key: for checking the shipped example and the documentation against the parser.
- * Returns false when i is past the last key. default_value is NULL for keys without one. */
-bool config_key_info(size_t i, const char **ret_section, const char **ret_key,
-                     const char **ret_default_value);

@@ -1,22 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /* What both sides of the factory server client share, and what needs no HTTP: the checks of a
- * FactoryConfig, the error kinds' names, the default fixture ID and the secrets. The daemon
+ * FactoryConfig, the error kinds' names, the default fixture ID, the identifiers and URLs. The daemon
  * (server-remote.c) checks a configuration with these before it hands it to blinkupd-https,
  * which checks it again (server.c), so a bad one is refused where it is loaded. */
-#include <ctype.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <systemd/sd-id128.h>
 
 #include "log.h"
 #include "macro.h"
-#include "secret.h"
 #include "factory-json.h"
 #include "factory.h"
+#include "frame.h"
 
-/* The application ID the default fixture ID is derived with (sd_id128_get_machine_app_specific);
- * the same as the configuration's FIXTURE_ID_APP_ID, so both give the same fixture ID. */
+/* The application ID the default fixture ID is derived with (sd_id128_get_machine_app_specific). */
 #define FIXTURE_APP_ID SD_ID128_MAKE(6b, 1e, 3c, 9a, 52, d4, 4f, 0e, 8c, 27, 91, a3, 5f, 60, bd, 14)
 
 static const char *const kind_names[_FACTORY_ERROR_KIND_MAX] = {
@@ -33,22 +32,35 @@ const char *factory_error_kind_to_string(FactoryErrorKind k) {
         return k >= 0 && k < _FACTORY_ERROR_KIND_MAX ? kind_names[k] : NULL;
 }
 
+/* the frame's rule: 1..16 hex digits */
 bool factory_id_valid(const char *s, size_t max) {
-        size_t n;
+        uint64_t v;
 
-        if (!s)
-                return false;
-        n = strlen(s);
-        if (n < 1 || n > max)
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!isxdigit((unsigned char) s[i]))
-                        return false;
-        return true;
+        return s && strlen(s) <= max && frame_parse_hex_id(s, &v) >= 0;
 }
 
-static bool has_prefix_ci(const char *s, const char *prefix) {
-        return strncasecmp(s, prefix, strlen(prefix)) == 0;
+int factory_id_normalize(const char *s, char **ret) {
+        char *t;
+
+        if (!factory_id_valid(s, FACTORY_ID_MAX))
+                return -EINVAL;
+        t = strdup(s);
+        if (!t)
+                return -ENOMEM;
+        for (char *c = t; *c; c++)
+                if (*c >= 'A' && *c <= 'F')
+                        *c = (char) (*c - 'A' + 'a');
+        *ret = t;
+        return 0;
+}
+
+const char *factory_url_scheme(const char *url) {
+        static const char *const schemes[] = { "https://", "http://" };
+
+        for (size_t i = 0; url && i < ELEMENTSOF(schemes); i++)
+                if (strncasecmp(url, schemes[i], strlen(schemes[i])) == 0)
+                        return schemes[i];
+        return NULL;
 }
 
 static bool secret_is_sane(const char *s) {
@@ -61,14 +73,16 @@ static bool secret_is_sane(const char *s) {
 }
 
 int factory_config_check(const FactoryConfig *c, bool *ret_plain_http) {
+        bool plain_http;
+
         if (!c)
                 return -EINVAL;
-        if (!c->url || !(has_prefix_ci(c->url, "https://") || has_prefix_ci(c->url, "http://")) ||
-            strlen(c->url) < strlen("https://x")) {
+        plain_http = streq_ptr(factory_url_scheme(c->url), "http://");
+        if (!factory_url_scheme(c->url) || strlen(c->url) < strlen("https://x")) {
                 log_error("Server URL=%s: not an https:// URL.", c->url ? c->url : "");
                 return -EINVAL;
         }
-        if (has_prefix_ci(c->url, "http://") && !c->allow_insecure_http) {
+        if (plain_http && !c->allow_insecure_http) {
                 log_error("Server URL=%s: plain HTTP is refused; use https:// (AllowInsecureHttp=yes is "
                           "for local testing only).",
                           c->url);
@@ -95,7 +109,7 @@ int factory_config_check(const FactoryConfig *c, bool *ret_plain_http) {
                 return -EINVAL;
         }
         if (ret_plain_http)
-                *ret_plain_http = has_prefix_ci(c->url, "http://");
+                *ret_plain_http = plain_http;
         return 0;
 }
 
@@ -124,8 +138,4 @@ int factory_fixture_id_default(char ret[17]) {
         memcpy(ret, s, 16);
         ret[16] = 0;
         return 0;
-}
-
-int factory_load_secret(const char *path_or_null, const char *credential_name, char **ret, char **ret_error) {
-        return secret_load(path_or_null, credential_name, ret, ret_error);
 }

@@ -59,10 +59,14 @@ void factory_config_fill_timeouts(FactoryConfig *c);
 const char *factory_error_kind_to_string(FactoryErrorKind k);
 
 /* The default fixture ID: the machine ID hashed with this application's ID (so it is stable
- * and reveals nothing about the machine ID), its first 16 hex digits. */
+ * and reveals nothing about the machine ID), its first 16 hex digits. The configuration's
+ * unset FixtureId= in factory mode. */
 int factory_fixture_id_default(char ret[17]);
 
-/* Reads a secret from path, or when path is NULL or empty from the systemd credential
- * $CREDENTIALS_DIRECTORY/<credential_name>. Files readable by others are refused. On
- * failure -errno and an allocated message in *ret_error (path and reason, never content). */
-int factory_load_secret(const char *path_or_null, const char *credential_name, char **ret, char **ret_error);
+/* A factory server identifier (plan, token, device, fixture) checked as 1..16 hex digits and
+ * copied in lower case: 0, -EINVAL or -ENOMEM; *ret untouched on failure. */
+int factory_id_normalize(const char *s, char **ret);
+
+/* The scheme a factory server URL starts with, in any case: "https://" or "http://" (in lower
+ * case), or NULL for any other. */
+const char *factory_url_scheme(const char *url);

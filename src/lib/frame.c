@@ -6,12 +6,13 @@
 
 #include "frame.h"
 #include "macro.h"
+#include "string-util.h"
 
 /* The BlinkUp CRC is not a standard CRC-16: the table is the reflected CRC-16 (0xA001) table,
  * but the register shifts left, starts at 0 and has no final XOR. See the protocol spec.
  * The table entry is computed on demand: eight shifts cost less than a cache miss, and there
  * is no shared state to initialise. */
-uint16_t frame_crc_table(uint8_t i) {
+static uint16_t crc_table(uint8_t i) {
         uint16_t c = i;
 
         for (unsigned k = 0; k < 8; k++)
@@ -19,8 +20,8 @@ uint16_t frame_crc_table(uint8_t i) {
         return c;
 }
 
-uint16_t frame_crc_update(uint16_t crc, uint8_t b) {
-        return (uint16_t) (((crc << 8) & 0xFFFF) ^ frame_crc_table((uint8_t) ((crc >> 8) ^ b)));
+static uint16_t crc_update(uint16_t crc, uint8_t b) {
+        return (uint16_t) (((crc << 8) & 0xFFFF) ^ crc_table((uint8_t) ((crc >> 8) ^ b)));
 }
 
 uint16_t frame_crc(const void *p, size_t n) {
@@ -28,7 +29,7 @@ uint16_t frame_crc(const void *p, size_t n) {
         uint16_t crc = 0;
 
         for (size_t i = 0; i < n; i++)
-                crc = frame_crc_update(crc, b[i]);
+                crc = crc_update(crc, b[i]);
         return crc;
 }
 
@@ -129,79 +130,191 @@ static void put_le64(uint8_t *p, uint64_t v) {
                 p[i] = (uint8_t) (v >> (8 * i));
 }
 
-static bool empty(const char *s) {
-        return !s || !*s;
+static int validate_clear(const FrameRequest *req, ErrorText *err) {
+        if (!isempty(req->ssid) || !isempty(req->password) || !isempty(req->wps_pin) ||
+            !isempty(req->plan_id) || !isempty(req->token) || req->firmware_upgrade || req->static_network ||
+            !isempty(req->proxy_host))
+                return fail(err, "clear: a clear frame carries no other settings");
+        return 0;
 }
 
-static int validate(const FrameRequest *req, ErrorText *err) {
+/* The SSID and password, or the WPS PIN. */
+static int validate_network(const FrameRequest *req, ErrorText *err) {
         size_t n;
-
-        if (req->clear) {
-                if (!empty(req->ssid) || !empty(req->password) || !empty(req->wps_pin) ||
-                    !empty(req->plan_id) || !empty(req->token) || req->firmware_upgrade ||
-                    req->static_network || !empty(req->proxy_host))
-                        return fail(err, "clear: a clear frame carries no other settings");
-                return 0;
-        }
 
         n = req->ssid ? strlen(req->ssid) : 0;
         if (n > FRAME_SSID_MAX)
                 return fail(err, "ssid: must be at most %d bytes, got %zu", FRAME_SSID_MAX, n);
 
-        if (!empty(req->password) && empty(req->ssid))
+        if (!isempty(req->password) && isempty(req->ssid))
                 return fail(err, "password: given without an SSID");
         if (frame_validate_password(req->password, err) < 0)
                 return -EINVAL;
 
-        if (!empty(req->wps_pin)) {
+        if (!isempty(req->wps_pin)) {
                 n = strlen(req->wps_pin);
-                if (!empty(req->ssid) || !empty(req->password))
+                if (!isempty(req->ssid) || !isempty(req->password))
                         return fail(err, "wps-pin: cannot be combined with an SSID or password");
                 if ((n != 4 && n != 8) || strspn(req->wps_pin, "0123456789") != n)
                         return fail(err, "wps-pin: must be 4 or 8 decimal digits");
         }
+        return 0;
+}
 
-        if (empty(req->plan_id) != empty(req->token))
+static int validate_enrollment(const FrameRequest *req, ErrorText *err) {
+        uint64_t v;
+
+        if (isempty(req->plan_id) != isempty(req->token))
                 return fail(err, "%s: required together with %s",
-                            empty(req->plan_id) ? "plan-id" : "token",
-                            empty(req->plan_id) ? "token" : "plan-id");
+                            isempty(req->plan_id) ? "plan-id" : "token",
+                            isempty(req->plan_id) ? "token" : "plan-id");
+        if (!isempty(req->plan_id) && frame_parse_hex_id(req->plan_id, &v) < 0)
+                return fail(err, "plan-id: must be 1..16 hex digits, got \"%.40s\"", req->plan_id);
+        if (!isempty(req->token) && frame_parse_hex_id(req->token, &v) < 0)
+                return fail(err, "token: must be 1..16 hex digits, got \"%.40s\"", req->token);
+        return 0;
+}
 
-        if (req->plan_id) {
-                uint64_t v;
-                if (!empty(req->plan_id) && frame_parse_hex_id(req->plan_id, &v) < 0)
-                        return fail(err, "plan-id: must be 1..16 hex digits, got \"%.40s\"",
-                                    req->plan_id);
+static int validate_proxy(const FrameRequest *req, ErrorText *err) {
+        if (isempty(req->proxy_host)) {
+                if (!isempty(req->proxy_user) || !isempty(req->proxy_password) || req->proxy_port)
+                        return fail(err, "proxy-host: required with a proxy port, user or password");
+                return 0;
         }
-        if (req->token) {
-                uint64_t v;
-                if (!empty(req->token) && frame_parse_hex_id(req->token, &v) < 0)
-                        return fail(err, "token: must be 1..16 hex digits, got \"%.40s\"",
-                                    req->token);
-        }
+        if (strlen(req->proxy_host) > 255)
+                return fail(err, "proxy-host: must be at most 255 bytes");
+        if (req->proxy_port == 0)
+                return fail(err, "proxy-port: must be 1..65535");
+        if (!isempty(req->proxy_user) && strlen(req->proxy_user) > 255)
+                return fail(err, "proxy-user: must be at most 255 bytes");
+        if (!isempty(req->proxy_password) && strlen(req->proxy_password) > 255)
+                return fail(err, "proxy-password: must be at most 255 bytes");
+        if (!isempty(req->proxy_password) && isempty(req->proxy_user))
+                return fail(err, "proxy-password: given without a proxy user");
+        return 0;
+}
 
-        if (!empty(req->proxy_host)) {
-                if (strlen(req->proxy_host) > 255)
-                        return fail(err, "proxy-host: must be at most 255 bytes");
-                if (req->proxy_port == 0)
-                        return fail(err, "proxy-port: must be 1..65535");
-                if (!empty(req->proxy_user) && strlen(req->proxy_user) > 255)
-                        return fail(err, "proxy-user: must be at most 255 bytes");
-                if (!empty(req->proxy_password) && strlen(req->proxy_password) > 255)
-                        return fail(err, "proxy-password: must be at most 255 bytes");
-                if (!empty(req->proxy_password) && empty(req->proxy_user))
-                        return fail(err, "proxy-password: given without a proxy user");
-        } else if (!empty(req->proxy_user) || !empty(req->proxy_password) || req->proxy_port)
-                return fail(err, "proxy-host: required with a proxy port, user or password");
+static int validate(const FrameRequest *req, ErrorText *err) {
+        int r;
 
-        if (empty(req->ssid) && empty(req->wps_pin) && empty(req->token) &&
-            !req->firmware_upgrade && !req->static_network && empty(req->proxy_host))
+        if (req->clear)
+                return validate_clear(req, err);
+
+        r = validate_network(req, err);
+        if (r < 0)
+                return r;
+        r = validate_enrollment(req, err);
+        if (r < 0)
+                return r;
+        r = validate_proxy(req, err);
+        if (r < 0)
+                return r;
+
+        if (isempty(req->ssid) && isempty(req->wps_pin) && isempty(req->token) && !req->firmware_upgrade &&
+            !req->static_network && isempty(req->proxy_host))
                 return fail(err, "frame: nothing to send (give an SSID, a plan ID and token, or "
                                  "--clear)");
         return 0;
 }
 
+/* A record of a string, when it is set. */
+static int add_string(Builder *b, uint8_t type, const char *s) {
+        return isempty(s) ? 0 : builder_add(b, type, strlen(s), s);
+}
+
+/* SSID and password, or WPS PIN */
+static int add_network(Builder *b, const FrameRequest *req) {
+        int r;
+
+        r = add_string(b, FRAME_RECORD_SSID, req->ssid);
+        if (r < 0)
+                return r;
+        r = add_string(b, FRAME_RECORD_PASSWORD, req->password);
+        if (r < 0)
+                return r;
+        return add_string(b, FRAME_RECORD_WPS_PIN, req->wps_pin);
+}
+
+static int add_static_network(Builder *b, const FrameRequest *req) {
+        uint8_t v[20];
+
+        if (!req->static_network)
+                return 0;
+        memcpy(v, req->address, 4);
+        memcpy(v + 4, req->netmask, 4);
+        memcpy(v + 8, req->gateway, 4);
+        memcpy(v + 12, req->dns1, 4);
+        memcpy(v + 16, req->dns2, 4);
+        return builder_add(b, FRAME_RECORD_STATIC_NETWORK, req->have_dns2 ? 20 : 16, v);
+}
+
+/* Appends a length byte and s (at most 255 bytes, checked by validate()) at v + *n. */
+static void put_counted(uint8_t *v, size_t *n, const char *s) {
+        size_t l = strlen(s);
+
+        v[(*n)++] = (uint8_t) l;
+        memcpy(v + *n, s, l);
+        *n += l;
+}
+
+/* port (little endian), host, then the user and the password when given */
+static int add_proxy(Builder *b, const FrameRequest *req) {
+        uint8_t v[2 + 3 * 256];
+        size_t n = 0;
+        int r;
+
+        if (isempty(req->proxy_host))
+                return 0;
+        v[n++] = (uint8_t) (req->proxy_port & 0xFF);
+        v[n++] = (uint8_t) (req->proxy_port >> 8);
+        put_counted(v, &n, req->proxy_host);
+        if (!isempty(req->proxy_user)) {
+                put_counted(v, &n, req->proxy_user);
+                if (!isempty(req->proxy_password))
+                        put_counted(v, &n, req->proxy_password);
+        }
+        r = builder_add(b, FRAME_RECORD_PROXY, n, v);
+        explicit_bzero(v, sizeof(v));
+        return r;
+}
+
+/* plan ID and token, each 8 bytes little endian */
+static int add_enrollment(Builder *b, const FrameRequest *req) {
+        uint64_t plan, token;
+        uint8_t v[16];
+
+        if (isempty(req->token))
+                return 0;
+        /* validated before */
+        (void) frame_parse_hex_id(req->plan_id, &plan);
+        (void) frame_parse_hex_id(req->token, &token);
+        put_le64(v, plan);
+        put_le64(v + 8, token);
+        return builder_add(b, FRAME_RECORD_ENROLLMENT, sizeof(v), v);
+}
+
 /* Record order: network credentials first (SSID, password, or WPS PIN), then the network
  * settings (static IPv4, proxy), the firmware-upgrade request, and the enrollment last. */
+static int add_records(Builder *b, const FrameRequest *req) {
+        int r;
+
+        r = add_network(b, req);
+        if (r < 0)
+                return r;
+        r = add_static_network(b, req);
+        if (r < 0)
+                return r;
+        r = add_proxy(b, req);
+        if (r < 0)
+                return r;
+        if (req->firmware_upgrade) {
+                r = builder_add(b, FRAME_RECORD_FIRMWARE_UPGRADE, 0, NULL);
+                if (r < 0)
+                        return r;
+        }
+        return add_enrollment(b, req);
+}
+
 int frame_encode(const FrameRequest *req, Frame *ret, ErrorText *err) {
         Frame f = {};
         Builder b = { .frame = &f, .err = err };
@@ -216,82 +329,13 @@ int frame_encode(const FrameRequest *req, Frame *ret, ErrorText *err) {
                 return 0;
         }
 
-        if (!empty(req->ssid)) {
-                r = builder_add(&b, FRAME_RECORD_SSID, strlen(req->ssid), req->ssid);
-                if (r < 0)
-                        return r;
+        r = add_records(&b, req);
+        if (r >= 0) {
+                builder_finish(&b);
+                *ret = f;
         }
-        if (!empty(req->password)) {
-                r = builder_add(&b, FRAME_RECORD_PASSWORD, strlen(req->password), req->password);
-                if (r < 0)
-                        return r;
-        }
-        if (!empty(req->wps_pin)) {
-                r = builder_add(&b, FRAME_RECORD_WPS_PIN, strlen(req->wps_pin), req->wps_pin);
-                if (r < 0)
-                        return r;
-        }
-        if (req->static_network) {
-                uint8_t v[20];
-                memcpy(v, req->address, 4);
-                memcpy(v + 4, req->netmask, 4);
-                memcpy(v + 8, req->gateway, 4);
-                memcpy(v + 12, req->dns1, 4);
-                memcpy(v + 16, req->dns2, 4);
-                r = builder_add(&b, FRAME_RECORD_STATIC_NETWORK, req->have_dns2 ? 20 : 16, v);
-                if (r < 0)
-                        return r;
-        }
-        if (!empty(req->proxy_host)) {
-                uint8_t v[2 + 3 * 256];
-                size_t n = 0, l;
-
-                v[n++] = (uint8_t) (req->proxy_port & 0xFF);
-                v[n++] = (uint8_t) (req->proxy_port >> 8);
-                l = strlen(req->proxy_host);
-                v[n++] = (uint8_t) l;
-                memcpy(v + n, req->proxy_host, l);
-                n += l;
-                if (!empty(req->proxy_user)) {
-                        l = strlen(req->proxy_user);
-                        v[n++] = (uint8_t) l;
-                        memcpy(v + n, req->proxy_user, l);
-                        n += l;
-                        if (!empty(req->proxy_password)) {
-                                l = strlen(req->proxy_password);
-                                v[n++] = (uint8_t) l;
-                                memcpy(v + n, req->proxy_password, l);
-                                n += l;
-                        }
-                }
-                r = builder_add(&b, FRAME_RECORD_PROXY, n, v);
-                explicit_bzero(v, sizeof(v));
-                if (r < 0)
-                        return r;
-        }
-        if (req->firmware_upgrade) {
-                r = builder_add(&b, FRAME_RECORD_FIRMWARE_UPGRADE, 0, NULL);
-                if (r < 0)
-                        return r;
-        }
-        if (!empty(req->token)) {
-                uint64_t plan, token;
-                uint8_t v[16];
-
-                /* validated above */
-                (void) frame_parse_hex_id(req->plan_id, &plan);
-                (void) frame_parse_hex_id(req->token, &token);
-                put_le64(v, plan);
-                put_le64(v + 8, token);
-                r = builder_add(&b, FRAME_RECORD_ENROLLMENT, sizeof(v), v);
-                if (r < 0)
-                        return r;
-        }
-
-        builder_finish(&b);
-        *ret = f;
         explicit_bzero(&f, sizeof(f));
-        return 0;
+        return r < 0 ? r : 0;
 }
 
 void frame_encode_clear(Frame *ret) {

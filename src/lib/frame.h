@@ -58,8 +58,7 @@ typedef struct FrameRequest {
         const char *proxy_password;
 } FrameRequest;
 
-uint16_t frame_crc_table(uint8_t i);
-uint16_t frame_crc_update(uint16_t crc, uint8_t b);
+/* The BlinkUp CRC of n bytes (see frame.c). */
 uint16_t frame_crc(const void *p, size_t n);
 
 int frame_parse_hex_id(const char *s, uint64_t *ret);

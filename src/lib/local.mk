@@ -7,7 +7,9 @@ src_lib_libblinkup_a_SOURCES = \
 	src/lib/frame.c src/lib/frame.h \
 	src/lib/waveform.c src/lib/waveform.h \
 	src/lib/vcd.c src/lib/vcd.h \
-	src/lib/conf.c src/lib/conf.h \
+	src/lib/conf-parser.c src/lib/conf-files.c src/lib/conf-parser.h \
+	src/lib/conf.c src/lib/conf.h src/lib/conf-table.c src/lib/conf-table.h \
+	src/lib/conf-gpio.c src/lib/conf-check.c src/lib/conf-dump.c \
 	src/lib/record.c src/lib/record.h \
 	src/lib/factory.c src/lib/factory.h
 src_lib_libblinkup_a_CPPFLAGS = $(LIB_CPPFLAGS)

@@ -15,8 +15,9 @@ int secret_read_file(const char *path, char **ret);
 /* The same, and a file that others may read is refused (-EPERM): for the daemon's secrets. */
 int secret_read_private_file(const char *path, char **ret);
 
-/* What secret_read_file()'s error means, for "<path>: <reason>". */
-const char *secret_error_reason(int error, char *buf, size_t size);
+/* The path of the systemd credential name, $CREDENTIALS_DIRECTORY/<name>: 0, -ENOENT when
+ * $CREDENTIALS_DIRECTORY is unset or not an absolute path, -ENOMEM. */
+int secret_credential_path(const char *name, char **ret);
 
 /* Loads a secret for a key such as LoginKeyFile=: from path when set, otherwise from the
  * systemd credential $CREDENTIALS_DIRECTORY/<credential_name>. A file that others may read

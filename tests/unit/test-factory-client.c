@@ -1531,88 +1531,6 @@ START_TEST(test_production_secret_never_logged) {
 }
 END_TEST
 
-static void write_file(const char *path, const char *text, mode_t mode) {
-        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-        ck_assert_int_ge(fd, 0);
-        ck_assert_int_eq(write(fd, text, strlen(text)), (ssize_t) strlen(text));
-        ck_assert_int_eq(fchmod(fd, mode), 0);
-        close(fd);
-}
-
-START_TEST(test_load_secret) {
-        char dir[PATH_MAX + 16], path[PATH_MAX + 32], cred[PATH_MAX + 32];
-        char *s = NULL, *err = NULL;
-
-        (void) snprintf(dir, sizeof(dir), "%s/secret.XXXXXX", top);
-        ck_assert_ptr_nonnull(mkdtemp(dir));
-        (void) snprintf(path, sizeof(path), "%s/login-key", dir);
-
-        write_file(path, "the-key\nsecond line\n", 0640);
-        ck_assert_int_eq(factory_load_secret(path, "login-key", &s, &err), 0);
-        ck_assert_str_eq(s, "the-key");
-        ck_assert_ptr_null(err);
-        erase_and_free(s);
-        s = NULL;
-
-        write_file(path, "the-key\n", 0644);
-        ck_assert_int_eq(factory_load_secret(path, "login-key", &s, &err), -EPERM);
-        ck_assert_ptr_null(s);
-        ck_assert_ptr_nonnull(strstr(err, "readable by other users, refusing to use it"));
-        ck_assert_ptr_nonnull(strstr(err, path));
-        ck_assert_ptr_null(strstr(err, "the-key\n"));
-        free(err);
-
-        write_file(path, "\n", 0600);
-        ck_assert_int_eq(factory_load_secret(path, NULL, &s, &err), -EBADMSG);
-        ck_assert_ptr_nonnull(strstr(err, "empty"));
-        free(err);
-
-        /* the systemd credential, when no file is named */
-        (void) unsetenv("CREDENTIALS_DIRECTORY");
-        ck_assert_int_eq(factory_load_secret(NULL, "api-key", &s, &err), -ENOENT);
-        ck_assert_str_eq(err, "no file given and no systemd credential \"api-key\" available");
-        free(err);
-        (void) snprintf(cred, sizeof(cred), "%s/api-key", dir);
-        write_file(cred, "cred-key", 0400);
-        ck_assert_int_eq(setenv("CREDENTIALS_DIRECTORY", dir, 1), 0);
-        ck_assert_int_eq(factory_load_secret("", "api-key", &s, &err), 0);
-        ck_assert_str_eq(s, "cred-key");
-        erase_and_free(s);
-        ck_assert_int_eq(factory_load_secret(NULL, "login-key-missing", &s, &err), -ENOENT);
-        ck_assert_ptr_nonnull(strstr(err, "login-key-missing: No such file or directory"));
-        free(err);
-
-        (void) unlink(cred);
-        (void) unlink(path);
-        (void) rmdir(dir);
-}
-END_TEST
-
-START_TEST(test_fixture_id_default) {
-        char a[17], b[17], machine[64] = "";
-        FILE *f;
-        int r;
-
-        memset(a, 'x', sizeof(a));
-        r = factory_fixture_id_default(a);
-        if (r < 0) {
-                /* no machine ID in this environment: only the failure is checked */
-                ck_assert_msg(r == -ENOENT || r == -ENOMEDIUM || r == -ENOPKG || r == -EINVAL, "r=%d", r);
-                return;
-        }
-        ck_assert_int_eq(factory_fixture_id_default(b), 0);
-        ck_assert_msg(is_hex16(a), "%s", a);
-        ck_assert_str_eq(a, b);
-        /* hashed: it does not reveal the machine ID */
-        f = fopen("/etc/machine-id", "re");
-        if (f) {
-                ck_assert_ptr_nonnull(fgets(machine, sizeof(machine), f));
-                fclose(f);
-                ck_assert_int_ne(strncmp(machine, a, 16), 0);
-        }
-}
-END_TEST
-
 START_TEST(test_kind_names) {
         ck_assert_str_eq(factory_error_kind_to_string(FACTORY_OK), "ok");
         ck_assert_str_eq(factory_error_kind_to_string(FACTORY_ERROR_NOT_FACTORY_FIXTURE),
@@ -1674,8 +1592,6 @@ static Suite *server_suite(void) {
         tcase_add_test(tc, test_secrets_never_logged);
         tcase_add_test(tc, test_secret_echoed_on_404);
         tcase_add_test(tc, test_production_secret_never_logged);
-        tcase_add_test(tc, test_load_secret);
-        tcase_add_test(tc, test_fixture_id_default);
         tcase_add_test(tc, test_kind_names);
         suite_add_tcase(s, tc);
         return s;
