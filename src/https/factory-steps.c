@@ -21,7 +21,7 @@ static int op_fail_document(FactoryOp *op, int r, const ErrorText *err) {
         return op_fail(op, FACTORY_ERROR_SERVER, "%s", err->message);
 }
 
-static int auth_done(FactoryOp *op) {
+static int handle_auth(FactoryOp *op) {
         _cleanup_(factory_auth_freep) FactoryAuth *auth = NULL;
         ErrorText err = {};
         uint64_t life;
@@ -38,7 +38,7 @@ static int auth_done(FactoryOp *op) {
         return op_advance(op, op->after_auth);
 }
 
-static int device_done(FactoryOp *op) {
+static int handle_device(FactoryOp *op) {
         FactoryClient *s = op->server;
         ErrorText err = {};
         FactoryDevice d;
@@ -64,7 +64,7 @@ static int device_done(FactoryOp *op) {
         return op_advance(op, STEP_ENROLL);
 }
 
-static int enroll_done(FactoryOp *op) {
+static int handle_enroll(FactoryOp *op) {
         ErrorText err = {};
         FactoryEnroll e;
         int r;
@@ -80,7 +80,7 @@ static int enroll_done(FactoryOp *op) {
         return op_succeed(op);
 }
 
-static int poll_done(FactoryOp *op) {
+static int handle_poll(FactoryOp *op) {
         FactoryClient *s = op->server;
         ErrorText err = {};
         FactoryConfirm c;
@@ -118,13 +118,13 @@ static int poll_done(FactoryOp *op) {
 static int op_handle_success(FactoryOp *op) {
         switch (op->step) {
         case STEP_AUTH:
-                return auth_done(op);
+                return handle_auth(op);
         case STEP_DEVICE:
-                return device_done(op);
+                return handle_device(op);
         case STEP_ENROLL:
-                return enroll_done(op);
+                return handle_enroll(op);
         case STEP_POLL:
-                return poll_done(op);
+                return handle_poll(op);
         }
         return op_fail(op, FACTORY_ERROR_SERVER, "unexpected step");
 }

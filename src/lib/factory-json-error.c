@@ -19,12 +19,43 @@ static bool looks_like_html(const char *body, size_t size, const char *content_t
         return i < size && body[i] == '<';
 }
 
+/* A string member of an error entry, or NULL (absent, or not a string). */
+static const char *entry_string(json_object *entry, const char *key) {
+        json_object *v;
+
+        if (json_object_object_get_ex(entry, key, &v) && json_object_is_type(v, json_type_string))
+                return json_object_get_string(v);
+        return NULL;
+}
+
+/* "title: detail" of an entry of "errors" (the code when there is no title), cut with "...". */
+static void entry_text(json_object *entry, char *buf, size_t bufsize) {
+        const char *title = entry_string(entry, "title"), *detail = entry_string(entry, "detail"),
+                   *code = entry_string(entry, "code");
+        char t[96] = "", d[128] = "";
+        size_t n;
+
+        if (title && *title)
+                text_copy_sanitized(t, sizeof(t), title, strlen(title));
+        else if (code && *code)
+                text_copy_sanitized(t, sizeof(t), code, strlen(code));
+        if (detail && *detail)
+                text_copy_sanitized(d, sizeof(d), detail, strlen(detail));
+
+        if (*t && *d)
+                n = (size_t) snprintf(buf, bufsize, "%s: %s", t, d);
+        else if (*t || *d)
+                n = (size_t) snprintf(buf, bufsize, "%s", *t ? t : d);
+        else
+                n = (size_t) snprintf(buf, bufsize, "no title or detail in the error document");
+        if (n >= bufsize && bufsize > 4)
+                memcpy(buf + bufsize - 4, "...", 4);
+}
+
 void factory_json_error_text(const char *body, size_t size, const char *content_type, char *buf,
                             size_t bufsize) {
         _cleanup_(json_object_putp) json_object *o = NULL;
-        json_object *errors, *first, *v;
-        const char *title = NULL, *detail = NULL, *code = NULL;
-        char t[96] = "", d[128] = "";
+        json_object *errors, *first;
         ErrorText err;
         size_t n = 0;
 
@@ -58,26 +89,5 @@ void factory_json_error_text(const char *body, size_t size, const char *content_
                 (void) snprintf(buf, bufsize, "malformed \"errors\" in the error document");
                 return;
         }
-        if (json_object_object_get_ex(first, "title", &v) && json_object_is_type(v, json_type_string))
-                title = json_object_get_string(v);
-        if (json_object_object_get_ex(first, "detail", &v) && json_object_is_type(v, json_type_string))
-                detail = json_object_get_string(v);
-        if (json_object_object_get_ex(first, "code", &v) && json_object_is_type(v, json_type_string))
-                code = json_object_get_string(v);
-
-        if (title && *title)
-                text_copy_sanitized(t, sizeof(t), title, strlen(title));
-        else if (code && *code)
-                text_copy_sanitized(t, sizeof(t), code, strlen(code));
-        if (detail && *detail)
-                text_copy_sanitized(d, sizeof(d), detail, strlen(detail));
-
-        if (*t && *d)
-                n = (size_t) snprintf(buf, bufsize, "%s: %s", t, d);
-        else if (*t || *d)
-                n = (size_t) snprintf(buf, bufsize, "%s", *t ? t : d);
-        else
-                n = (size_t) snprintf(buf, bufsize, "no title or detail in the error document");
-        if (n >= bufsize && bufsize > 4)
-                memcpy(buf + bufsize - 4, "...", 4);
+        entry_text(first, buf, bufsize);
 }
