@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "curl-glue.h"
+#include "list.h"
 #include "log.h"
 #include "macro.h"
 
@@ -30,12 +31,7 @@ static void glue_socket_free(GlueSocket *s) {
         if (!s)
                 return;
         sd_event_source_disable_unref(s->source);
-        if (s->prev)
-                s->prev->next = s->next;
-        else
-                s->glue->sockets = s->next;
-        if (s->next)
-                s->next->prev = s->prev;
+        LIST_REMOVE(s->glue->sockets, s);
         free(s);
 }
 
@@ -126,10 +122,7 @@ static int socket_callback(CURL *easy, curl_socket_t fd, int what, void *userp, 
                 free(s);
                 return -1;
         }
-        s->next = g->sockets;
-        if (s->next)
-                s->next->prev = s;
-        g->sockets = s;
+        LIST_PREPEND(g->sockets, s);
         return 0;
 }
 
@@ -151,8 +144,10 @@ static int timer_callback(CURLM *multi, long timeout_ms, void *userp) {
         return 0;
 }
 
+DEFINE_TRIVIAL_CLEANUP_FUNC(CurlGlue *, curl_glue_free);
+
 int curl_glue_new(sd_event *e, curl_glue_finished_t on_finished, void *userdata, CurlGlue **ret) {
-        CurlGlue *g;
+        _cleanup_(curl_glue_freep) CurlGlue *g = NULL;
         int r;
 
         g = calloc(1, sizeof(*g));
@@ -164,29 +159,21 @@ int curl_glue_new(sd_event *e, curl_glue_finished_t on_finished, void *userdata,
 
         r = sd_event_add_time_relative(e, &g->timer, CLOCK_MONOTONIC, UINT64_MAX / 2, 1, on_timer, g);
         if (r < 0)
-                goto fail;
+                return r;
         (void) sd_event_source_set_enabled(g->timer, SD_EVENT_OFF);
         (void) sd_event_source_set_description(g->timer, "curl-timer");
 
         g->multi = curl_multi_init();
-        if (!g->multi) {
-                r = -ENOMEM;
-                goto fail;
-        }
+        if (!g->multi)
+                return -ENOMEM;
         if (curl_multi_setopt(g->multi, CURLMOPT_SOCKETFUNCTION, socket_callback) != CURLM_OK ||
             curl_multi_setopt(g->multi, CURLMOPT_SOCKETDATA, g) != CURLM_OK ||
             curl_multi_setopt(g->multi, CURLMOPT_TIMERFUNCTION, timer_callback) != CURLM_OK ||
-            curl_multi_setopt(g->multi, CURLMOPT_TIMERDATA, g) != CURLM_OK) {
-                r = -EIO;
-                goto fail;
-        }
+            curl_multi_setopt(g->multi, CURLMOPT_TIMERDATA, g) != CURLM_OK)
+                return -EIO;
 
-        *ret = g;
+        *ret = TAKE_PTR(g);
         return 0;
-
-fail:
-        curl_glue_free(g);
-        return r;
 }
 
 CurlGlue *curl_glue_free(CurlGlue *g) {
@@ -198,8 +185,7 @@ CurlGlue *curl_glue_free(CurlGlue *g) {
                 glue_socket_free(g->sockets);
         sd_event_source_disable_unref(g->timer);
         sd_event_unref(g->event);
-        free(g);
-        return NULL;
+        return mfree(g);
 }
 
 int curl_glue_add(CurlGlue *g, CURL *c) {

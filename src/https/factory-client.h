@@ -21,8 +21,7 @@
 #include <systemd/sd-event.h>
 
 #include "factory.h"
-
-
+#include "macro.h"
 
 typedef struct FactoryClient FactoryClient;
 typedef struct FactoryOp FactoryOp;
@@ -32,8 +31,10 @@ typedef void (*factory_client_callback_t)(FactoryClient *s, const FactoryResult 
 /* Copies what it needs from c. -EINVAL (logged) for a URL that is not https:// (or http://
  * when allowed), a missing key or a malformed fixture or plan ID. */
 int factory_client_new(sd_event *e, const FactoryConfig *c, FactoryClient **ret);
-/* Cancels whatever is running (no callbacks). Not from inside a server callback. */
+/* Cancels whatever is running (no callbacks). Not from inside a server callback. Accepts NULL;
+ * returns NULL. */
 FactoryClient *factory_client_free(FactoryClient *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(FactoryClient *, factory_client_free);
 
 /* Factory mode: authenticates if needed, then GET /devices/{fixture_id}. FACTORY_OK means the
  * server confirmed a factory fixture. -EOPNOTSUPP in production mode. */
@@ -54,7 +55,4 @@ int factory_client_confirm(FactoryClient *s, const char *token_id, factory_clien
 
 /* The callback is not called after this. Accepts NULL; returns NULL. */
 FactoryOp *factory_op_cancel(FactoryOp *op);
-
-/* Number of operations that have not finished yet. */
-unsigned factory_client_pending(FactoryClient *s);
 

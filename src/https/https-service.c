@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* blinkupd-https: the factory server client (server.c) in a process of its own, answering
+/* blinkupd-https: the factory server client (factory-client.h) in a process of its own, answering
  * blinkupd over the private connection described in https-proto.h. It holds no state of its
- * own beyond the server client's: each method call is one server_*() operation, answered when
+ * own beyond the server client's: each method call is one factory_client_*() operation, answered when
  * the operation ends. It exits when blinkupd closes the connection. */
 #include <curl/curl.h>
 #include <errno.h>
@@ -22,6 +22,7 @@
 #include "list.h"
 #include "log.h"
 #include "macro.h"
+#include "string-util.h"
 #include "factory-client.h"
 
 typedef struct Service Service;
@@ -61,10 +62,6 @@ static void on_result(FactoryClient *s, const FactoryResult *r, void *userdata) 
         if (k < 0)
                 log_warning_errno(k, "Cannot answer request %" PRIu64 ": %m", p->id);
         pending_free(p);
-}
-
-static const char *empty_to_null(const char *s) {
-        return s && *s ? s : NULL;
 }
 
 static int method_open(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -197,26 +194,23 @@ static void help(void) {
                HTTPS_PROTO_FD);
 }
 
-static int run(int argc, char *argv[]) {
+/* 0: go on; 1: done (--help, --version); < 0: a bad argument. */
+static int parse_argv(int argc, char *argv[]) {
         enum { ARG_VERSION = 0x100, ARG_LOG_LEVEL };
         static const struct option options[] = { { "help", no_argument, NULL, 'h' },
                                                  { "version", no_argument, NULL, ARG_VERSION },
                                                  { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
                                                  {} };
-        Service svc = {};
-        sd_id128_t id;
-        struct stat st;
-        sigset_t mask;
-        int c, r;
+        int c;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         help();
-                        return 0;
+                        return 1;
                 case ARG_VERSION:
                         puts(PACKAGE_STRING);
-                        return 0;
+                        return 1;
                 case ARG_LOG_LEVEL: {
                         char *end;
                         long l = strtol(optarg, &end, 10);
@@ -228,65 +222,106 @@ static int run(int argc, char *argv[]) {
                 default:
                         return -EINVAL;
                 }
+        return 0;
+}
+
+static int check_peer_fd(void) {
+        struct stat st;
+
         if (fstat(HTTPS_PROTO_FD, &st) < 0 || !S_ISSOCK(st.st_mode))
                 return log_error_errno(-EBADF,
                                        "File descriptor %d is not a socket: blinkupd-https is started by "
                                        "blinkupd, not by hand.",
                                        HTTPS_PROTO_FD);
+        return 0;
+}
 
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
-                return log_error_errno(-EIO, "libcurl could not be initialised.");
+static void service_done(Service *svc) {
+        while (svc->pending) {
+                svc->pending->op = factory_op_cancel(svc->pending->op);
+                pending_free(svc->pending);
+        }
+        svc->server = factory_client_free(svc->server);
+        svc->bus = sd_bus_flush_close_unref(svc->bus);
+        svc->event = sd_event_unref(svc->event);
+}
+
+/* The loop, ended by SIGTERM or SIGINT; SIGPIPE is blocked. */
+static int setup_event(Service *svc) {
+        sigset_t mask;
+        int r;
+
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
         sigaddset(&mask, SIGPIPE);
         (void) sigprocmask(SIG_BLOCK, &mask, NULL);
 
-        r = sd_event_default(&svc.event);
-        if (r < 0) {
-                log_error_errno(r, "Cannot create the event loop: %m");
-                goto finish;
-        }
-        (void) sd_event_add_signal(svc.event, NULL, SIGTERM, on_signal, NULL);
-        (void) sd_event_add_signal(svc.event, NULL, SIGINT, on_signal, NULL);
+        r = sd_event_default(&svc->event);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the event loop: %m");
+        (void) sd_event_add_signal(svc->event, NULL, SIGTERM, on_signal, NULL);
+        (void) sd_event_add_signal(svc->event, NULL, SIGINT, on_signal, NULL);
+        return 0;
+}
 
-        r = sd_bus_new(&svc.bus);
+/* The private connection to blinkupd, on HTTPS_PROTO_FD, with this end as the bus server. */
+static int connect_peer(Service *svc) {
+        sd_id128_t id;
+        int r;
+
+        r = sd_bus_new(&svc->bus);
         if (r >= 0)
-                r = sd_bus_set_fd(svc.bus, HTTPS_PROTO_FD, HTTPS_PROTO_FD);
+                r = sd_bus_set_fd(svc->bus, HTTPS_PROTO_FD, HTTPS_PROTO_FD);
         if (r >= 0)
                 r = sd_id128_randomize(&id);
         if (r >= 0)
-                r = sd_bus_set_server(svc.bus, true, id);
+                r = sd_bus_set_server(svc->bus, true, id);
         if (r >= 0)
-                r = sd_bus_set_description(svc.bus, "blinkupd");
+                r = sd_bus_set_description(svc->bus, "blinkupd");
         if (r >= 0)
-                r = sd_bus_add_object_vtable(svc.bus, NULL, HTTPS_PROTO_PATH, HTTPS_PROTO_INTERFACE,
-                                             https_vtable, &svc);
+                r = sd_bus_add_object_vtable(svc->bus, NULL, HTTPS_PROTO_PATH, HTTPS_PROTO_INTERFACE, https_vtable,
+                                             svc);
         if (r >= 0)
-                r = sd_bus_start(svc.bus);
+                r = sd_bus_start(svc->bus);
         if (r >= 0)
-                r = sd_bus_attach_event(svc.bus, svc.event, SD_EVENT_PRIORITY_NORMAL);
+                r = sd_bus_attach_event(svc->bus, svc->event, SD_EVENT_PRIORITY_NORMAL);
         if (r >= 0) /* blinkupd closed the connection: the loop ends */
-                r = sd_bus_set_exit_on_disconnect(svc.bus, true);
-        if (r < 0) {
-                log_error_errno(r, "Cannot set up the connection to blinkupd: %m");
-                goto finish;
-        }
+                r = sd_bus_set_exit_on_disconnect(svc->bus, true);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the connection to blinkupd: %m");
+        return 0;
+}
 
+static int serve(void) {
+        _cleanup_(service_done) Service svc = {};
+        int r;
+
+        r = setup_event(&svc);
+        if (r < 0)
+                return r;
+        r = connect_peer(&svc);
+        if (r < 0)
+                return r;
         r = sd_event_loop(svc.event);
         if (r < 0)
-                log_error_errno(r, "The event loop failed: %m");
-        else
-                r = 0; /* 1: the connection closed, the normal end */
+                return log_error_errno(r, "The event loop failed: %m");
+        return 0; /* 1: the connection closed, the normal end */
+}
 
-finish:
-        while (svc.pending) {
-                svc.pending->op = factory_op_cancel(svc.pending->op);
-                pending_free(svc.pending);
-        }
-        factory_client_free(svc.server);
-        sd_bus_flush_close_unref(svc.bus);
-        sd_event_unref(svc.event);
+static int run(int argc, char *argv[]) {
+        int r;
+
+        r = parse_argv(argc, argv);
+        if (r != 0)
+                return r < 0 ? r : 0;
+        r = check_peer_fd();
+        if (r < 0)
+                return r;
+
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return log_error_errno(-EIO, "libcurl could not be initialised.");
+        r = serve();
         curl_global_cleanup();
         return r;
 }

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "error-text.h"
+#include "macro.h"
 
 #define FACTORY_ID_MAX 16
 
@@ -33,7 +34,9 @@ typedef struct FactoryAuth {
         time_t expires_at; /* seconds since the epoch, UTC */
 } FactoryAuth;
 
-void factory_auth_done(FactoryAuth *a);
+/* Erases the secrets. Accepts NULL; returns NULL. */
+FactoryAuth *factory_auth_free(FactoryAuth *a);
+DEFINE_TRIVIAL_CLEANUP_FUNC(FactoryAuth *, factory_auth_free);
 
 /* GET /devices/{id} -> 200 */
 typedef struct FactoryDevice {
@@ -72,7 +75,8 @@ int factory_json_build_auth(const char *login_key, char **ret);
 int factory_json_build_enroll_factory(const char *fixture_id, char **ret);
 int factory_json_build_enroll_production(const char *plan_id, char **ret);
 
-int factory_json_parse_auth(const char *body, size_t size, FactoryAuth *ret, ErrorText *err);
+/* The auth document is allocated (factory_auth_free()); the others are filled in. */
+int factory_json_parse_auth(const char *body, size_t size, FactoryAuth **ret, ErrorText *err);
 int factory_json_parse_device(const char *body, size_t size, FactoryDevice *ret, ErrorText *err);
 int factory_json_parse_enroll(const char *body, size_t size, FactoryEnroll *ret, ErrorText *err);
 int factory_json_parse_confirm(const char *body, size_t size, FactoryConfirm *ret, ErrorText *err);
@@ -83,6 +87,10 @@ int factory_json_parse_confirm(const char *body, size_t size, FactoryConfirm *re
  * characters from the server are replaced, long text is cut. */
 void factory_json_error_text(const char *body, size_t size, const char *content_type, char *buf,
                             size_t bufsize);
+
+/* Copies an identifier (at most FACTORY_ID_MAX characters of src) in lower case, as the
+ * documents carry them. */
+void factory_id_copy_lower(char dst[static FACTORY_ID_MAX + 1], const char *src);
 
 /* True when s is 1..max hex digits (either case). */
 bool factory_id_valid(const char *s, size_t max);

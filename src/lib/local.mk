@@ -17,7 +17,8 @@ src_lib_libblinkup_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS)
 LIB_LIBS = src/lib/libblinkup.a $(SHARED_LIBS)
 
 noinst_LIBRARIES += src/lib/libfactory-json.a
-src_lib_libfactory_json_a_SOURCES = src/lib/factory-json.c src/lib/factory-json.h
+src_lib_libfactory_json_a_SOURCES = src/lib/factory-json.c src/lib/factory-json.h src/lib/factory-json-internal.h \
+	src/lib/factory-json-parse.c src/lib/factory-json-build.c src/lib/factory-json-error.c
 src_lib_libfactory_json_a_CPPFLAGS = $(LIB_CPPFLAGS)
 src_lib_libfactory_json_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
 FACTORY_JSON_LIBS = src/lib/libfactory-json.a $(LIB_LIBS) $(JSONC_LIBS)

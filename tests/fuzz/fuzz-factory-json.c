@@ -47,13 +47,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 memcpy(body, data, size);
 
         {
-                FactoryAuth a = {};
+                _cleanup_(factory_auth_freep) FactoryAuth *a = NULL;
                 memset(&err, 0, sizeof(err));
                 r = factory_json_parse_auth(body, size, &a, &err);
                 check_message(r, &err);
-                if (r == 0 && (!a.access_token || !a.access_token[0]))
+                if (r == 0 && (!a || !a->access_token || !a->access_token[0]))
                         abort();
-                factory_auth_done(&a);
+                if (r < 0 && a)
+                        abort(); /* untouched on failure */
         }
         {
                 FactoryDevice d = {};
