@@ -60,7 +60,7 @@ tests_helpers_fake_fixture_LDADD = $(LIB_LIBS)
 
 # ---- unit tests: one program per module ----
 unit_lib_tests = tests/unit/test-frame tests/unit/test-waveform tests/unit/test-conf \
-	tests/unit/test-record
+	tests/unit/test-record tests/unit/test-record-fs
 unit_daemon_tests = tests/unit/test-gpio-chips tests/unit/test-gpio-sim tests/unit/test-transmitter
 unit_https_tests = tests/unit/test-factory-json tests/unit/test-factory-client
 check_PROGRAMS += $(unit_lib_tests) $(unit_daemon_tests) $(unit_https_tests)
@@ -78,12 +78,17 @@ tests_unit_test_conf_SOURCES = tests/unit/test-conf.c
 tests_unit_test_conf_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_conf_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_conf_LDADD = $(LIB_LIBS) $(TEST_LIBS)
-tests_unit_test_record_SOURCES = tests/unit/test-record.c
+tests_unit_test_record_SOURCES = tests/unit/test-record.c tests/unit/test-record-util.h
 tests_unit_test_record_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_record_CFLAGS = $(TEST_CFLAGS)
 # fsync() and write() are observed through the linker: what is synced, in which order
 tests_unit_test_record_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=fsync -Wl,--wrap=write
 tests_unit_test_record_LDADD = $(DAEMON_LIBS) $(TEST_LIBS)
+# a full and a read-only file system, each a tmpfs in a mount namespace; skipped without one
+tests_unit_test_record_fs_SOURCES = tests/unit/test-record-fs.c tests/unit/test-record-util.h
+tests_unit_test_record_fs_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_record_fs_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_record_fs_LDADD = $(LIB_LIBS) $(TEST_LIBS)
 
 tests_unit_test_gpio_chips_SOURCES = tests/unit/test-gpio-chips.c
 tests_unit_test_gpio_chips_CPPFLAGS = $(TEST_CPPFLAGS)

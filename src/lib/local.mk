@@ -8,7 +8,8 @@ src_lib_libblinkup_a_SOURCES = \
 	src/lib/waveform.c src/lib/waveform.h \
 	src/lib/vcd.c src/lib/vcd.h \
 	src/lib/conf.c src/lib/conf.h \
-	src/lib/record.c src/lib/record.h \
+	src/lib/record.h src/lib/record-internal.h \
+	src/lib/record-line.c src/lib/record-read.c src/lib/record-write.c \
 	src/lib/factory.c src/lib/factory.h
 src_lib_libblinkup_a_CPPFLAGS = $(LIB_CPPFLAGS)
 src_lib_libblinkup_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS)
