@@ -61,7 +61,8 @@ tests_helpers_fake_fixture_LDADD = $(LIB_LIBS)
 # ---- unit tests: one program per module ----
 unit_lib_tests = tests/unit/test-frame tests/unit/test-waveform tests/unit/test-conf \
 	tests/unit/test-record tests/unit/test-record-fs
-unit_daemon_tests = tests/unit/test-gpio-chips tests/unit/test-gpio-sim tests/unit/test-transmitter
+unit_daemon_tests = tests/unit/test-gpio-chips tests/unit/test-gpio-sim tests/unit/test-gpiod-errors \
+	tests/unit/test-transmitter
 unit_https_tests = tests/unit/test-factory-json tests/unit/test-factory-client
 check_PROGRAMS += $(unit_lib_tests) $(unit_daemon_tests) $(unit_https_tests)
 TESTS += $(unit_lib_tests) $(unit_daemon_tests) $(unit_https_tests)
@@ -98,6 +99,10 @@ tests_unit_test_gpio_sim_SOURCES = tests/unit/test-gpio-sim.c
 tests_unit_test_gpio_sim_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_gpio_sim_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_gpio_sim_LDADD = $(DAEMON_LIBS) $(TEST_LIBS)
+tests_unit_test_gpiod_errors_SOURCES = tests/unit/test-gpiod-errors.c
+tests_unit_test_gpiod_errors_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_gpiod_errors_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_gpiod_errors_LDADD = $(DAEMON_LIBS) $(TEST_LIBS)
 tests_unit_test_transmitter_SOURCES = tests/unit/test-transmitter.c
 tests_unit_test_transmitter_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_transmitter_CFLAGS = $(TEST_CFLAGS)
