@@ -17,7 +17,7 @@
 
 /* CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320), a byte at a time from a table made
  * on first use: readers check it on every line of what may be hundreds of megabytes. */
-static uint32_t crc32(const void *data, size_t length) {
+static uint32_t line_crc32(const void *data, size_t length) {
         static uint32_t table[256];
         static bool have_table;
         const uint8_t *p = data;
@@ -168,7 +168,7 @@ size_t record_line_format(char *buf, size_t size, uint64_t timestamp_usec, uint6
         for (size_t i = 0; i < n; i++)
                 len += format_field(buf + len, size - len, &fields[i]);
         /* the checksum covers the line itself, not its newline */
-        len += (size_t) snprintf(buf + len, size - len, CRC_FIELD "%08" PRIx32 "\n", crc32(buf, len));
+        len += (size_t) snprintf(buf + len, size - len, CRC_FIELD "%08" PRIx32 "\n", line_crc32(buf, len));
         return len;
 }
 
@@ -196,7 +196,7 @@ static int line_body(const char *line, size_t *ret_body) {
                         return -EBADMSG;
                 crc = crc << 4 | (uint32_t) unhexchar(line[i]);
         }
-        if (crc != crc32(line, body))
+        if (crc != line_crc32(line, body))
                 return -EBADMSG;
         *ret_body = body;
         return 0;
