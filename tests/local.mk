@@ -62,8 +62,9 @@ tests_helpers_fake_fixture_LDADD = $(LIB_LIBS)
 
 # ---- unit tests: one program per module ----
 unit_lib_tests = tests/unit/test-frame tests/unit/test-waveform tests/unit/test-conf \
-	tests/unit/test-record tests/unit/test-secret
-unit_daemon_tests = tests/unit/test-gpio-chips tests/unit/test-gpio-sim tests/unit/test-transmitter
+	tests/unit/test-record tests/unit/test-record-fs tests/unit/test-secret
+unit_daemon_tests = tests/unit/test-gpio-chips tests/unit/test-gpio-sim tests/unit/test-gpiod-errors \
+	tests/unit/test-transmitter
 unit_https_tests = tests/unit/test-factory-json tests/unit/test-factory-client
 check_PROGRAMS += $(unit_lib_tests) $(unit_daemon_tests) $(unit_https_tests)
 TESTS += $(unit_lib_tests) $(unit_daemon_tests) $(unit_https_tests)
@@ -84,12 +85,17 @@ tests_unit_test_secret_SOURCES = tests/unit/test-secret.c
 tests_unit_test_secret_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_secret_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_secret_LDADD = $(LIB_LIBS) $(TEST_LIBS)
-tests_unit_test_record_SOURCES = tests/unit/test-record.c
+tests_unit_test_record_SOURCES = tests/unit/test-record.c tests/unit/test-record-util.h
 tests_unit_test_record_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_record_CFLAGS = $(TEST_CFLAGS)
 # fsync() and write() are observed through the linker: what is synced, in which order
 tests_unit_test_record_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=fsync -Wl,--wrap=write
 tests_unit_test_record_LDADD = $(DAEMON_LIBS) $(TEST_LIBS)
+# a full and a read-only file system, each a tmpfs in a mount namespace; skipped without one
+tests_unit_test_record_fs_SOURCES = tests/unit/test-record-fs.c tests/unit/test-record-util.h
+tests_unit_test_record_fs_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_record_fs_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_record_fs_LDADD = $(LIB_LIBS) $(TEST_LIBS)
 
 tests_unit_test_gpio_chips_SOURCES = tests/unit/test-gpio-chips.c
 tests_unit_test_gpio_chips_CPPFLAGS = $(TEST_CPPFLAGS)
@@ -99,6 +105,10 @@ tests_unit_test_gpio_sim_SOURCES = tests/unit/test-gpio-sim.c
 tests_unit_test_gpio_sim_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_gpio_sim_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_gpio_sim_LDADD = $(DAEMON_LIBS) $(TEST_LIBS)
+tests_unit_test_gpiod_errors_SOURCES = tests/unit/test-gpiod-errors.c
+tests_unit_test_gpiod_errors_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_gpiod_errors_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_gpiod_errors_LDADD = $(DAEMON_LIBS) $(TEST_LIBS)
 tests_unit_test_transmitter_SOURCES = tests/unit/test-transmitter.c
 tests_unit_test_transmitter_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_transmitter_CFLAGS = $(TEST_CFLAGS)

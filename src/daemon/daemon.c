@@ -17,6 +17,7 @@
 #include "log.h"
 #include "manager.h"
 #include "rt.h"
+#include "strv.h"
 
 static void help(void) {
         printf("Usage: blinkupd [OPTIONS]\n\n"
@@ -37,7 +38,8 @@ static void print_messages(char **messages, int level) {
 
 static bool usage_error;
 
-static int run(int argc, char *argv[]) {
+/* 1: go on; 0: done (--help, --version); -EINVAL: a usage error. */
+static int parse_argv(int argc, char *argv[], ManagerOptions *o, bool *check_config) {
         enum { ARG_VERSION = 0x100, ARG_CONFIG, ARG_CHECK_CONFIG, ARG_USER_BUS };
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
@@ -47,14 +49,7 @@ static int run(int argc, char *argv[]) {
                 { "user-bus", no_argument, NULL, ARG_USER_BUS },
                 {}
         };
-        _cleanup_(manager_freep) Manager *m = NULL;
-        _cleanup_(config_freep) Config *config = NULL;
-        ManagerOptions o = {};
-        bool check_config = false;
-        char **messages = NULL;
-        sd_event *e = NULL;
-        sigset_t mask;
-        int c, r;
+        int c;
 
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
                 switch (c) {
@@ -65,13 +60,13 @@ static int run(int argc, char *argv[]) {
                         printf("%s\nGPIO: %s\n", PACKAGE_STRING, gpio_backend_version());
                         return 0;
                 case ARG_CONFIG:
-                        o.config_path = optarg;
+                        o->config_path = optarg;
                         break;
                 case ARG_CHECK_CONFIG:
-                        check_config = true;
+                        *check_config = true;
                         break;
                 case ARG_USER_BUS:
-                        o.user_bus = true;
+                        o->user_bus = true;
                         break;
                 default:
                         usage_error = true;
@@ -83,37 +78,57 @@ static int run(int argc, char *argv[]) {
                 usage_error = true;
                 return -EINVAL;
         }
+        return 1;
+}
 
-        r = config_load(o.config_path, &config, &messages);
+static int load_config(const char *path, bool check_config, Config **ret) {
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_(strv_freep) char **messages = NULL;
+        int r;
+
+        r = config_load(path, &config, &messages);
         print_messages(messages, r < 0 ? LOG_ERR : LOG_WARNING);
-        strv_free(messages);
         if (r < 0)
                 return log_error_errno(r, "The configuration is invalid%s.", check_config ? "" : ", not starting");
-        if (check_config) {
-                r = config_dump(config, stdout);
-                if (r < 0)
-                        return log_error_errno(r, "Cannot print the configuration: %m");
-                return 0;
-        }
+        *ret = TAKE_PTR(config);
+        return 0;
+}
 
-        /* Start-up order: memory locked, signals blocked: both before the transmitter thread
-         * exists. The factory server client runs in blinkupd-https, a process of its own that
-         * is not locked (server-remote.c), so none of libcurl or a TLS library is mapped here. */
-        r = rt_prepare();
+static int dump_config(const Config *config) {
+        int r;
+
+        r = config_dump(config, stdout);
         if (r < 0)
-                log_warning_errno(r, "Could not lock memory (mlockall): %m; page faults may delay edges.");
-        else {
-                /* With every page locked, each thread's stack and malloc arena counts against
-                 * LimitMEMLOCK= and the resident size: small stacks, one arena. */
-                pthread_attr_t attr;
+                return log_error_errno(r, "Cannot print the configuration: %m");
+        return 0;
+}
 
-                (void) mallopt(M_ARENA_MAX, 1);
-                if (pthread_attr_init(&attr) == 0) {
-                        (void) pthread_attr_setstacksize(&attr, 256 * 1024);
-                        (void) pthread_setattr_default_np(&attr);
-                        (void) pthread_attr_destroy(&attr);
-                }
+/* Memory locked: before the transmitter thread exists. The factory server client runs in
+ * blinkupd-https, a process of its own that is not locked, so none of libcurl or a TLS library
+ * is mapped here. */
+static void lock_memory(void) {
+        pthread_attr_t attr;
+        int r;
+
+        r = rt_prepare();
+        if (r < 0) {
+                log_warning_errno(r, "Could not lock memory (mlockall): %m; page faults may delay edges.");
+                return;
         }
+        /* With every page locked, each thread's stack and malloc arena counts against
+         * LimitMEMLOCK= and the resident size: small stacks, one arena. */
+        (void) mallopt(M_ARENA_MAX, 1);
+        if (pthread_attr_init(&attr) == 0) {
+                (void) pthread_attr_setstacksize(&attr, 256 * 1024);
+                (void) pthread_setattr_default_np(&attr);
+                (void) pthread_attr_destroy(&attr);
+        }
+}
+
+/* Signals blocked before any thread exists, so that every thread inherits the mask and
+ * sd-event receives them. */
+static void block_signals(void) {
+        sigset_t mask;
 
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
@@ -122,26 +137,47 @@ static int run(int argc, char *argv[]) {
         sigaddset(&mask, SIGPIPE);
         sigaddset(&mask, SIGCHLD); /* blinkupd-https's exit, through sd-event */
         pthread_sigmask(SIG_BLOCK, &mask, NULL);
+}
 
+static int run_event_loop(sd_event *e) {
+        int r;
+
+        r = sd_event_loop(e);
+        if (r > 0) /* the bus went away (sd-bus ends the loop with 1): let systemd restart us */
+                return log_error_errno(-ECONNRESET, "Lost the bus connection, exiting.");
+        return r;
+}
+
+static int run(int argc, char *argv[]) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        _cleanup_(manager_freep) Manager *m = NULL; /* freed first: LED dark, thread joined */
+        _cleanup_(config_freep) Config *config = NULL;
+        ManagerOptions o = {};
+        bool check_config = false;
+        int r;
+
+        r = parse_argv(argc, argv, &o, &check_config);
+        if (r <= 0)
+                return r;
+        r = load_config(o.config_path, check_config, &config);
+        if (r < 0)
+                return r;
+        if (check_config)
+                return dump_config(config);
+
+        lock_memory();
+        block_signals();
         r = sd_event_default(&e);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the event loop: %m");
-
         r = manager_new(e, &o, TAKE_PTR(config), &m);
-        if (r < 0) {
-                sd_event_unref(e);
+        if (r < 0)
                 return log_error_errno(r, "Cannot create the fixture: %m");
-        }
-        r = manager_start(m);
-        if (r >= 0) {
-                r = sd_event_loop(e);
-                if (r > 0) /* the bus went away (sd-bus ends the loop with 1): let systemd restart us */
-                        r = log_error_errno(-ECONNRESET, "Lost the bus connection, exiting.");
-        }
 
+        r = manager_start(m);
+        if (r >= 0)
+                r = run_event_loop(e);
         (void) sd_notify(false, "STOPPING=1\nSTATUS=Stopping.");
-        m = manager_free(m); /* LED dark, thread joined */
-        sd_event_unref(e);
         return r;
 }
 

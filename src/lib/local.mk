@@ -10,7 +10,8 @@ src_lib_libblinkup_a_SOURCES = \
 	src/lib/conf-parser.c src/lib/conf-files.c src/lib/conf-parser.h \
 	src/lib/conf.c src/lib/conf.h src/lib/conf-table.c src/lib/conf-table.h \
 	src/lib/conf-gpio.c src/lib/conf-check.c src/lib/conf-dump.c \
-	src/lib/record.c src/lib/record.h \
+	src/lib/record.h src/lib/record-internal.h \
+	src/lib/record-line.c src/lib/record-read.c src/lib/record-write.c \
 	src/lib/factory.c src/lib/factory.h
 src_lib_libblinkup_a_CPPFLAGS = $(LIB_CPPFLAGS)
 src_lib_libblinkup_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS)

@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "macro.h"
+
 /* The durable attempt record: one line per event in <state dir>/attempts.log.
  *
  *   2026-11-24T03:10:00.123456Z attempt=42 event=blinked edges=212 frames=1 max_lateness_ns=51234 p99_lateness_ns=40000 clean=yes crc=c07b31c5
@@ -32,7 +34,10 @@
  * directory is fsync()ed as well. A torn last line (no final newline) found when the file is
  * opened, or left by a failed write, is terminated before the next line is written.
  *
- * Values are stored as given: never pass secrets (passwords, keys, enrollment tokens). */
+ * Values are stored as given: never pass secrets (passwords, keys, enrollment tokens).
+ *
+ * record-line.c holds the line format (no I/O), record-read.c the readers, record-write.c the
+ * writer (open, append, rotate). */
 
 #define RECORD_FILENAME "attempts.log"
 #define RECORD_FIELDS_MAX 16
@@ -72,22 +77,15 @@ typedef struct RecordTiming {
 } RecordTiming;
 
 /* Open (creating it with mode 0640 if needed) DIR/attempts.log for appending, take an
- * exclusive lock on it and find the highest attempt ID in it. Errors: -ENOENT (no such
+ * exclusive lock on it and find the highest attempt ID in it (in attempts.log, and in the
+ * rotated files when that holds no "started" line; damaged lines are skipped). Errors: -ENOENT (no such
  * directory), -ENOTDIR, -EACCES, -EROFS, -ENOSPC, -EBUSY (another process holds the record),
  * -EISDIR or -EBADFD (attempts.log is a directory or not a regular file), -ENOMEM, or whatever
  * else open()/fsync() said. */
 int record_open(const char *dir, Record **ret);
 
-/* Use an already open file descriptor (taken over, closed by record_free()) as the record,
- * without locking or scanning: for tests, e.g. /dev/full to see -ENOSPC. */
-int record_open_fd(int fd, Record **ret);
-
 Record *record_free(Record *r);
-
-static inline void record_freep(Record **r) {
-        if (*r)
-                record_free(*r);
-}
+DEFINE_TRIVIAL_CLEANUP_FUNC(Record *, record_free);
 
 /* The highest attempt ID found in the file when it was opened or appended since. */
 uint64_t record_last_attempt_id(const Record *r);
@@ -132,10 +130,6 @@ typedef int (*RecordLineFunc)(const char *line, size_t length, uint64_t offset, 
  * Returns the callback's last return value, or -errno. */
 int record_foreach_line_reverse(int fd, size_t chunk, RecordLineFunc f, void *userdata);
 
-/* The highest attempt ID in DIR's record (attempts.log, and the rotated files when that holds
- * no "started" line), 0 if none. Damaged lines are skipped. */
-int record_scan_last_id(const char *dir, uint64_t *ret);
-
 /* Rotation. The record never loses a line: when attempts.log has grown to the size given to
  * record_set_max_size() (0, the default: never), record_rotate() renames it to
  * attempts.log.N (N one more than the highest there is; rotated files are never renamed again
@@ -148,9 +142,6 @@ void record_set_max_size(Record *r, uint64_t bytes);
 int record_rotate(Record *r, char **ret_name);
 /* The numbers N of DIR's rotated files attempts.log.N, highest (newest) first. */
 int record_list_rotated(int dir_fd, unsigned **ret, size_t *ret_n);
-
-/* CRC-32 as used in the "crc" field (IEEE 802.3; "123456789" gives cbf43926). */
-uint32_t record_crc32(const void *data, size_t length);
 
 /* Format a CLOCK_REALTIME time as the record's "2026-11-24T03:10:00.123456Z". */
 #define RECORD_TIMESTAMP_MAX 32
