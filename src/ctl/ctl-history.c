@@ -278,13 +278,15 @@ static int attempt_compare(const void *x, const void *y) {
 
 /* The last column: the error without the interface's prefix, and its message. */
 static void attempt_print_error(const Attempt *a) {
-        const char *e = a->error_name;
+        const char *e;
 
-        if (!e) {
+        if (!a->error_name) {
                 putchar('-');
                 return;
         }
-        e = startswith(e, FIXTURE_ERROR_PREFIX) ?: e;
+        e = startswith(a->error_name, FIXTURE_ERROR_PREFIX);
+        if (!e)
+                e = a->error_name;
         print_clean(stdout, *e ? e : "error");
         if (!isempty(a->message)) {
                 fputs(": ", stdout);
