@@ -39,7 +39,6 @@ typedef struct History {
         size_t n_attempts, n_started, allocated, want;
         size_t *index; /* open addressing, attempt ID -> position + 1 in attempts; 0: free */
         size_t index_size; /* a power of two, at least twice n_attempts */
-        unsigned damaged;
 } History;
 
 static void history_done(History *h) {
@@ -174,7 +173,6 @@ static int history_line(const char *line, size_t length, uint64_t offset, bool t
         if (r == -ENOMEM)
                 return r;
         if (r < 0) {
-                h->damaged++;
                 fprintf(stderr, "blinkupctl: %s: %s at byte %" PRIu64 " skipped%s\n", h->path,
                         terminated ? "damaged line" : "incomplete last line", offset,
                         terminated ? "" : " (a write was interrupted)");
