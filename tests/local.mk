@@ -59,6 +59,8 @@ tests_helpers_fake_fixture_SOURCES = tests/helpers/fake-fixture.c
 tests_helpers_fake_fixture_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_helpers_fake_fixture_CFLAGS = $(TEST_CFLAGS)
 tests_helpers_fake_fixture_LDADD = $(LIB_LIBS)
+# test-ctl-bus.sh compares the fake's interface with the shipped XML
+EXTRA_DIST += tests/integration/check-interface.py
 
 # ---- unit tests: one program per module ----
 unit_lib_tests = tests/unit/test-frame tests/unit/test-waveform tests/unit/test-conf \

@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+/* blinkupctl encode: a BlinkUp frame printed offline, as hex, bits or a VCD trace of the LED
+ * line; no daemon and no server. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
@@ -6,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ctl.h"
+#include "ctl-common.h"
 #include "frame.h"
 #include "macro.h"
 #include "secret.h"
@@ -14,6 +16,45 @@
 #include "waveform.h"
 
 typedef enum { FORMAT_HEX, FORMAT_BITS, FORMAT_VCD } Format;
+
+enum {
+        ARG_SSID = 0x100,
+        ARG_PASSWORD,
+        ARG_PASSWORD_FILE,
+        ARG_PLAN_ID,
+        ARG_TOKEN,
+        ARG_CLEAR,
+        ARG_WPS_PIN,
+        ARG_FIRMWARE_UPGRADE,
+        ARG_ADDRESS,
+        ARG_NETMASK,
+        ARG_GATEWAY,
+        ARG_DNS,
+        ARG_PROXY,
+        ARG_PROXY_USER,
+        ARG_PROXY_PASSWORD,
+        ARG_FAST,
+        ARG_ACTIVE_HIGH,
+        ARG_REPEAT,
+        ARG_FORMAT,
+};
+
+/* The command line: the request (whose strings point into argv or here) and the output. */
+typedef struct EncodeArgs {
+        FrameRequest req;
+        char *password_from_file; /* erased when freed */
+        char *proxy_host;
+        bool have_address;
+        unsigned n_dns;
+        Format format;
+        bool fast, active_high;
+        unsigned repeat;
+} EncodeArgs;
+
+static void encode_args_done(EncodeArgs *a) {
+        erase_and_free(a->password_from_file);
+        free(a->proxy_host);
+}
 
 static void encode_help(void) {
         printf("Usage: blinkupctl encode [OPTIONS]\n\n"
@@ -29,13 +70,14 @@ static void encode_help(void) {
                "  --address=A --netmask=M --gateway=G --dns=D [--dns=D2]\n"
                "                           static IPv4 network settings\n"
                "  --proxy=HOST:PORT        HTTP proxy; --proxy-user=, --proxy-password=\n"
-               "  --fast                   142 bits/s instead of 60\n"
+               "  --fast                   %u bits/s instead of %u\n"
                "  --active-high            the LED lights when the line is high (vcd)\n"
                "  --repeat=N               frames in a row (vcd), 1..%u\n"
                "  --format=hex|bits|vcd    output format (default: hex)\n",
-               WAVEFORM_REPEAT_MAX);
+               WAVEFORM_RATE_FAST, WAVEFORM_RATE_NORMAL, WAVEFORM_REPEAT_MAX);
 }
 
+/* Says "blinkupctl encode: " fmt with arg, returns -EINVAL. */
 _printf_(1, 0) static int usage_error(const char *fmt, const char *arg) {
         fprintf(stderr, "blinkupctl encode: ");
 #pragma GCC diagnostic push
@@ -43,7 +85,7 @@ _printf_(1, 0) static int usage_error(const char *fmt, const char *arg) {
         fprintf(stderr, fmt, arg);
 #pragma GCC diagnostic pop
         fputc('\n', stderr);
-        return CTL_EXIT_USAGE;
+        return -EINVAL;
 }
 
 static int parse_ipv4(const char *field, const char *s, uint8_t out[4]) {
@@ -58,28 +100,154 @@ static int parse_ipv4(const char *field, const char *s, uint8_t out[4]) {
         return 0;
 }
 
-int ctl_encode(int argc, char *argv[]) {
-        enum {
-                ARG_SSID = 0x100,
-                ARG_PASSWORD,
-                ARG_PASSWORD_FILE,
-                ARG_PLAN_ID,
-                ARG_TOKEN,
-                ARG_CLEAR,
-                ARG_WPS_PIN,
-                ARG_FIRMWARE_UPGRADE,
-                ARG_ADDRESS,
-                ARG_NETMASK,
-                ARG_GATEWAY,
-                ARG_DNS,
-                ARG_PROXY,
-                ARG_PROXY_USER,
-                ARG_PROXY_PASSWORD,
-                ARG_FAST,
-                ARG_ACTIVE_HIGH,
-                ARG_REPEAT,
-                ARG_FORMAT,
-        };
+/* A number 1..max as strtoul() reads it: 0, or -EINVAL. */
+static int parse_count(const char *s, unsigned long max, unsigned long *ret) {
+        unsigned long v;
+        char *end;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (errno || *end || end == s || v < 1 || v > max)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+/* Reads the password from the file at path, the last --password-file= or --password= winning:
+ * 0, or -errno after saying why not. */
+static int read_password_file(EncodeArgs *a, const char *path) {
+        int r;
+
+        erase_and_free(a->password_from_file);
+        a->password_from_file = NULL;
+        r = secret_read_file(path, &a->password_from_file);
+        if (r < 0) {
+                fprintf(stderr, "blinkupctl encode: password-file: %s: %s\n", path, strerror(-r));
+                return r == -EINVAL ? -EIO : r; /* a failure (exit 1), not a usage error */
+        }
+        a->req.password = a->password_from_file;
+        return 0;
+}
+
+static int parse_proxy(EncodeArgs *a, const char *s) {
+        const char *colon = strrchr(s, ':');
+        unsigned long port;
+
+        if (!colon || colon == s)
+                return usage_error("proxy: \"%s\" is not HOST:PORT", s);
+        if (parse_count(colon + 1, 65535, &port) < 0)
+                return usage_error("proxy: port of \"%s\" is not 1..65535", s);
+        free(a->proxy_host);
+        a->proxy_host = strndup(s, (size_t) (colon - s));
+        if (!a->proxy_host)
+                return -ENOMEM;
+        a->req.proxy_host = a->proxy_host;
+        a->req.proxy_port = (uint16_t) port;
+        return 0;
+}
+
+static int parse_dns(EncodeArgs *a, const char *s) {
+        if (a->n_dns >= 2)
+                return usage_error("dns: at most two DNS servers, \"%s\" is a third", s);
+        if (parse_ipv4("dns", s, a->n_dns == 0 ? a->req.dns1 : a->req.dns2) < 0)
+                return -EINVAL;
+        a->n_dns++;
+        return 0;
+}
+
+static int parse_repeat(EncodeArgs *a, const char *s) {
+        unsigned long v;
+
+        if (parse_count(s, WAVEFORM_REPEAT_MAX, &v) < 0) {
+                fprintf(stderr, "blinkupctl encode: repeat: \"%s\" is not 1..%u\n", s, WAVEFORM_REPEAT_MAX);
+                return -EINVAL;
+        }
+        a->repeat = (unsigned) v;
+        return 0;
+}
+
+static int parse_format(EncodeArgs *a, const char *s) {
+        if (streq(s, "hex"))
+                a->format = FORMAT_HEX;
+        else if (streq(s, "bits"))
+                a->format = FORMAT_BITS;
+        else if (streq(s, "vcd"))
+                a->format = FORMAT_VCD;
+        else
+                return usage_error("format: \"%s\" is not one of hex, bits, vcd", s);
+        return 0;
+}
+
+/* The options of the static network settings and the proxy; -ENOENT for any other. */
+static int parse_network_option(EncodeArgs *a, int c, const char *arg) {
+        switch (c) {
+        case ARG_ADDRESS:
+                a->have_address = true;
+                return parse_ipv4("address", arg, a->req.address);
+        case ARG_NETMASK:
+                return parse_ipv4("netmask", arg, a->req.netmask);
+        case ARG_GATEWAY:
+                return parse_ipv4("gateway", arg, a->req.gateway);
+        case ARG_DNS:
+                return parse_dns(a, arg);
+        case ARG_PROXY:
+                return parse_proxy(a, arg);
+        case ARG_PROXY_USER:
+                a->req.proxy_user = arg;
+                return 0;
+        case ARG_PROXY_PASSWORD:
+                a->req.proxy_password = arg;
+                return 0;
+        default:
+                return -ENOENT;
+        }
+}
+
+/* One option (getopt's c and optarg) into a: 0, -EINVAL for a usage error, -errno. */
+static int parse_option(EncodeArgs *a, int c, const char *arg) {
+        switch (c) {
+        case ARG_SSID:
+                a->req.ssid = arg;
+                return 0;
+        case ARG_PASSWORD:
+                a->req.password = arg;
+                return 0;
+        case ARG_PASSWORD_FILE:
+                return read_password_file(a, arg);
+        case ARG_PLAN_ID:
+                a->req.plan_id = arg;
+                return 0;
+        case ARG_TOKEN:
+                a->req.token = arg;
+                return 0;
+        case ARG_CLEAR:
+                a->req.clear = true;
+                return 0;
+        case ARG_WPS_PIN:
+                a->req.wps_pin = arg;
+                return 0;
+        case ARG_FIRMWARE_UPGRADE:
+                a->req.firmware_upgrade = true;
+                return 0;
+        case ARG_FAST:
+                a->fast = true;
+                return 0;
+        case ARG_ACTIVE_HIGH:
+                a->active_high = true;
+                return 0;
+        case ARG_REPEAT:
+                return parse_repeat(a, arg);
+        case ARG_FORMAT:
+                return parse_format(a, arg);
+        default: {
+                int r = parse_network_option(a, c, arg);
+                return r == -ENOENT ? -EINVAL : r; /* getopt said why */
+        }
+        }
+}
+
+/* Returns as the verbs' parsers do. */
+static int encode_parse_argv(int argc, char *argv[], EncodeArgs *a) {
         static const struct option options[] = {
                 { "help", no_argument, NULL, 'h' },
                 { "ssid", required_argument, NULL, ARG_SSID },
@@ -103,185 +271,101 @@ int ctl_encode(int argc, char *argv[]) {
                 { "format", required_argument, NULL, ARG_FORMAT },
                 {}
         };
-        _cleanup_(erase_and_freep) char *password_from_file = NULL;
-        _cleanup_(freep) char *proxy_host = NULL;
-        FrameRequest req = {};
-        Format format = FORMAT_HEX;
-        bool fast = false, active_high = false, have_address = false;
-        unsigned n_dns = 0, repeat = 1;
-        ErrorText err = {};
-        Frame frame;
         int c, r;
 
         optind = 0;
         while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0) {
-                switch (c) {
-                case 'h':
+                if (c == 'h') {
                         encode_help();
-                        return CTL_EXIT_OK;
-                case ARG_SSID:
-                        req.ssid = optarg;
-                        break;
-                case ARG_PASSWORD:
-                        req.password = optarg;
-                        break;
-                case ARG_PASSWORD_FILE:
-                        erase_and_free(password_from_file);
-                        r = secret_read_file(optarg, &password_from_file);
-                        if (r < 0) {
-                                fprintf(stderr, "blinkupctl encode: password-file: %s: %s\n",
-                                        optarg, strerror(-r));
-                                return CTL_EXIT_FAILURE;
-                        }
-                        req.password = password_from_file;
-                        break;
-                case ARG_PLAN_ID:
-                        req.plan_id = optarg;
-                        break;
-                case ARG_TOKEN:
-                        req.token = optarg;
-                        break;
-                case ARG_CLEAR:
-                        req.clear = true;
-                        break;
-                case ARG_WPS_PIN:
-                        req.wps_pin = optarg;
-                        break;
-                case ARG_FIRMWARE_UPGRADE:
-                        req.firmware_upgrade = true;
-                        break;
-                case ARG_ADDRESS:
-                        if (parse_ipv4("address", optarg, req.address) < 0)
-                                return CTL_EXIT_USAGE;
-                        have_address = true;
-                        break;
-                case ARG_NETMASK:
-                        if (parse_ipv4("netmask", optarg, req.netmask) < 0)
-                                return CTL_EXIT_USAGE;
-                        break;
-                case ARG_GATEWAY:
-                        if (parse_ipv4("gateway", optarg, req.gateway) < 0)
-                                return CTL_EXIT_USAGE;
-                        break;
-                case ARG_DNS:
-                        if (n_dns >= 2)
-                                return usage_error("dns: at most two DNS servers, \"%s\" is a third",
-                                                   optarg);
-                        if (parse_ipv4("dns", optarg, n_dns == 0 ? req.dns1 : req.dns2) < 0)
-                                return CTL_EXIT_USAGE;
-                        n_dns++;
-                        break;
-                case ARG_PROXY: {
-                        const char *colon = strrchr(optarg, ':');
-                        char *end;
-                        unsigned long port;
-
-                        if (!colon || colon == optarg)
-                                return usage_error("proxy: \"%s\" is not HOST:PORT", optarg);
-                        errno = 0;
-                        port = strtoul(colon + 1, &end, 10);
-                        if (errno || *end || end == colon + 1 || port < 1 || port > 65535)
-                                return usage_error("proxy: port of \"%s\" is not 1..65535", optarg);
-                        free(proxy_host);
-                        proxy_host = strndup(optarg, (size_t) (colon - optarg));
-                        if (!proxy_host)
-                                return CTL_EXIT_FAILURE;
-                        req.proxy_host = proxy_host;
-                        req.proxy_port = (uint16_t) port;
-                        break;
+                        return 0;
                 }
-                case ARG_PROXY_USER:
-                        req.proxy_user = optarg;
-                        break;
-                case ARG_PROXY_PASSWORD:
-                        req.proxy_password = optarg;
-                        break;
-                case ARG_FAST:
-                        fast = true;
-                        break;
-                case ARG_ACTIVE_HIGH:
-                        active_high = true;
-                        break;
-                case ARG_REPEAT: {
-                        char *end;
-                        unsigned long v;
-
-                        errno = 0;
-                        v = strtoul(optarg, &end, 10);
-                        if (errno || *end || end == optarg || v < 1 || v > WAVEFORM_REPEAT_MAX) {
-                                fprintf(stderr, "blinkupctl encode: repeat: \"%s\" is not 1..%u\n",
-                                        optarg, WAVEFORM_REPEAT_MAX);
-                                return CTL_EXIT_USAGE;
-                        }
-                        repeat = (unsigned) v;
-                        break;
-                }
-                case ARG_FORMAT:
-                        if (streq(optarg, "hex"))
-                                format = FORMAT_HEX;
-                        else if (streq(optarg, "bits"))
-                                format = FORMAT_BITS;
-                        else if (streq(optarg, "vcd"))
-                                format = FORMAT_VCD;
-                        else
-                                return usage_error("format: \"%s\" is not one of hex, bits, vcd",
-                                                   optarg);
-                        break;
-                default:
-                        return CTL_EXIT_USAGE; /* getopt said why */
-                }
+                r = parse_option(a, c, optarg);
+                if (r < 0)
+                        return r;
         }
         if (optind < argc)
                 return usage_error("unexpected argument \"%s\"", argv[optind]);
+        return 1;
+}
 
-        if (have_address || n_dns > 0) {
-                if (!have_address || n_dns == 0)
+/* The frame the options ask for: 0, or -EINVAL after saying why not. */
+static int encode_frame(EncodeArgs *a, Frame *ret) {
+        ErrorText err = {};
+
+        if (a->have_address || a->n_dns > 0) {
+                if (!a->have_address || a->n_dns == 0)
                         return usage_error("%s", "address: static network settings need --address, "
                                                  "--netmask, --gateway and at least one --dns");
-                req.static_network = true;
-                req.have_dns2 = n_dns == 2;
+                a->req.static_network = true;
+                a->req.have_dns2 = a->n_dns == 2;
         }
-
-        r = frame_encode(&req, &frame, &err);
-        if (r < 0) {
+        if (frame_encode(&a->req, ret, &err) < 0) {
                 fprintf(stderr, "blinkupctl encode: %s\n", err.message);
-                return CTL_EXIT_USAGE;
+                return -EINVAL;
         }
+        return 0;
+}
 
-        switch (format) {
-        case FORMAT_HEX: {
-                char hex[2 * FRAME_BYTES_MAX + 1];
-                frame_to_hex(&frame, hex);
-                puts(hex);
-                break;
+static void print_hex(const Frame *frame) {
+        char hex[2 * FRAME_BYTES_MAX + 1];
+
+        frame_to_hex(frame, hex);
+        puts(hex);
+}
+
+static void print_bits(const Frame *frame) {
+        for (size_t i = 0; i < frame_bits(frame); i++)
+                putchar(frame_bit(frame, i) ? '1' : '0');
+        putchar('\n');
+}
+
+/* The LED line's waveform as VCD: 0, or -errno (the waveform's said). */
+static int print_vcd(const Frame *frame, const EncodeArgs *a) {
+        _cleanup_(waveform_done) Waveform w = {};
+        WaveformParams p;
+        char comment[96];
+        int r;
+
+        waveform_params_default(&p, a->fast, a->active_high);
+        p.repeat = a->repeat;
+        r = waveform_build(frame, &p, &w);
+        if (r < 0) {
+                fprintf(stderr, "blinkupctl encode: waveform: %s\n", strerror(-r));
+                return r;
         }
+        (void) snprintf(comment, sizeof(comment), "BlinkUp frame, %u bits/s, %s", p.rate,
+                        a->active_high ? "active-high" : "active-low");
+        return vcd_write_waveform(stdout, &w, comment);
+}
+
+static int print_frame(const Frame *frame, const EncodeArgs *a) {
+        switch (a->format) {
+        case FORMAT_HEX:
+                print_hex(frame);
+                return 0;
         case FORMAT_BITS:
-                for (size_t i = 0; i < frame_bits(&frame); i++)
-                        putchar(frame_bit(&frame, i) ? '1' : '0');
-                putchar('\n');
-                break;
-        case FORMAT_VCD: {
-                WaveformParams p;
-                Waveform w;
-                char comment[96];
+                print_bits(frame);
+                return 0;
+        case FORMAT_VCD:
+                return print_vcd(frame, a);
+        }
+        return -EINVAL;
+}
 
-                waveform_params_default(&p, fast, active_high);
-                p.repeat = repeat;
-                r = waveform_build(&frame, &p, &w);
-                if (r < 0) {
-                        fprintf(stderr, "blinkupctl encode: waveform: %s\n", strerror(-r));
-                        return CTL_EXIT_FAILURE;
-                }
-                (void) snprintf(comment, sizeof(comment), "BlinkUp frame, %u bits/s, %s", p.rate,
-                                active_high ? "active-high" : "active-low");
-                r = vcd_write_waveform(stdout, &w, comment);
-                waveform_done(&w);
-                if (r < 0)
-                        return CTL_EXIT_FAILURE;
-                break;
-        }
-        }
+int ctl_encode(int argc, char *argv[]) {
+        _cleanup_(encode_args_done) EncodeArgs a = { .format = FORMAT_HEX, .repeat = 1 };
+        Frame frame;
+        int r;
+
+        r = encode_parse_argv(argc, argv, &a);
+        if (r <= 0)
+                return ctl_parse_exit_status(r);
+        if (encode_frame(&a, &frame) < 0)
+                return CTL_EXIT_USAGE;
+        r = print_frame(&frame, &a);
         explicit_bzero(&frame, sizeof(frame));
+        if (r < 0)
+                return CTL_EXIT_FAILURE;
 
         if (fflush(stdout) != 0 || ferror(stdout)) {
                 fprintf(stderr, "blinkupctl encode: writing output: %s\n", strerror(errno));

@@ -16,7 +16,10 @@
  *   "hang" (stays in blinking until cancelled), "vanish" (leaves the bus while blinking).
  *
  * With --state-dir=DIR, every event is appended to DIR/attempts.log with the record API, as
- * the daemon does. "READY" is printed on stdout once the name is owned. */
+ * the daemon does. "READY" is printed on stdout once the name is owned.
+ *
+ * Its org.blinkupd.Fixture1 is the shipped dbus/org.blinkupd.Fixture1.xml (test-ctl-bus.sh
+ * compares the two). */
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -26,13 +29,12 @@
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 
+#include "bus-names.h"
 #include "macro.h"
 #include "record.h"
 
-#define NAME "org.blinkupd.Fixture1"
-#define PATH "/org/blinkupd/Fixture1"
-#define IFACE "org.blinkupd.Fixture1"
-#define ERROR_PREFIX "org.blinkupd.Fixture1.Error."
+#define PATH FIXTURE_OBJECT_PATH
+#define IFACE FIXTURE_INTERFACE
 #define STEP_USEC (50 * USEC_PER_MSEC)
 
 typedef struct Fake {
@@ -77,7 +79,7 @@ static void finish(Fake *f, bool success, const char *error, const char *message
         uint64_t id = f->attempt_id;
 
         if (!success)
-                snprintf(name, sizeof(name), ERROR_PREFIX "%s", error);
+                snprintf(name, sizeof(name), FIXTURE_ERROR_PREFIX "%s", error);
         if (success) {
                 RecordTiming t = { .edges = 212,
                                    .frames = 1,
@@ -117,7 +119,7 @@ static void confirm(Fake *f) {
                 char name[128];
                 const char *message = "The device did not enroll in time.";
 
-                snprintf(name, sizeof(name), ERROR_PREFIX "%s", f->confirm_outcome + 8);
+                snprintf(name, sizeof(name), FIXTURE_ERROR_PREFIX "%s", f->confirm_outcome + 8);
                 if (f->record)
                         record_event(f, record_append_failed(f->record, id, name, message));
                 f->failures++;
@@ -179,7 +181,7 @@ static int start(Fake *f, sd_bus_message *m, sd_bus_error *error, bool clear) {
         uint64_t id;
 
         if (!streq(f->state, "idle"))
-                return sd_bus_error_setf(error, ERROR_PREFIX "Busy", "Attempt %" PRIu64 " is in progress.",
+                return sd_bus_error_setf(error, FIXTURE_ERROR_BUSY, "Attempt %" PRIu64 " is in progress.",
                                          f->attempt_id);
         if (f->record)
                 f->next_id = MAX(f->next_id, record_last_attempt_id(f->record) + 1);
@@ -273,17 +275,23 @@ static int get_property(sd_bus *bus, const char *path, const char *interface, co
 
 #define PROP(name, sig) SD_BUS_PROPERTY(name, sig, get_property, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE)
 
+/* as dbus/org.blinkupd.Fixture1.xml describes it */
 static const sd_bus_vtable fixture_vtable[] = {
         SD_BUS_VTABLE_START(0),
-        SD_BUS_METHOD("BlinkUp", "", "t", method_blinkup, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Clear", "", "t", method_clear, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Cancel", "", "", method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_METHOD("Reload", "", "", method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
-        SD_BUS_SIGNAL("StateChanged", "ts", 0),
-        SD_BUS_SIGNAL("Finished", "tbsss", 0),
-        SD_BUS_SIGNAL("Confirmed", "ts", 0),
+        SD_BUS_METHOD_WITH_ARGS("BlinkUp", SD_BUS_NO_ARGS, SD_BUS_RESULT("t", attempt_id), method_blinkup,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Clear", SD_BUS_NO_ARGS, SD_BUS_RESULT("t", attempt_id), method_clear,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Cancel", NULL, NULL, method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD("Reload", NULL, NULL, method_reload, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_SIGNAL_WITH_ARGS("StateChanged", SD_BUS_ARGS("t", attempt_id, "s", state), 0),
+        SD_BUS_SIGNAL_WITH_ARGS("Finished",
+                                SD_BUS_ARGS("t", attempt_id, "b", success, "s", error_name, "s", message,
+                                            "s", device_id),
+                                0),
+        SD_BUS_SIGNAL_WITH_ARGS("Confirmed", SD_BUS_ARGS("t", attempt_id, "s", device_id), 0),
         PROP("State", "s"),
-        SD_BUS_PROPERTY("FixtureId", "s", get_property, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        PROP("FixtureId", "s"),
         PROP("FactoryStatus", "s"),
         PROP("Fast", "b"),
         PROP("ActiveHigh", "b"),
@@ -303,14 +311,54 @@ static const sd_bus_vtable control_vtable[] = { SD_BUS_VTABLE_START(0),
                                                               SD_BUS_VTABLE_UNPRIVILEGED),
                                                 SD_BUS_VTABLE_END };
 
+static void fake_done(Fake *f) {
+        sd_bus_flush_close_unref(f->bus);
+        sd_event_source_unref(f->timer);
+        sd_event_unref(f->event);
+        record_free(f->record);
+}
+
+/* The event loop (ended by SIGINT and SIGTERM), the timer, and both objects on the session bus
+ * under the fixture's name. */
+static int fake_setup(Fake *f) {
+        sigset_t mask;
+        int r;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGTERM);
+        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
+
+        r = sd_event_default(&f->event);
+        if (r >= 0)
+                r = sd_event_add_signal(f->event, NULL, SIGINT, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_signal(f->event, NULL, SIGTERM, NULL, NULL);
+        if (r >= 0)
+                r = sd_event_add_time(f->event, &f->timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_MSEC,
+                                      on_timer, f);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(f->timer, SD_EVENT_OFF);
+        if (r >= 0)
+                r = sd_bus_open_user(&f->bus);
+        if (r >= 0)
+                r = sd_bus_add_object_vtable(f->bus, NULL, PATH, IFACE, fixture_vtable, f);
+        if (r >= 0)
+                r = sd_bus_add_object_vtable(f->bus, NULL, PATH, "org.blinkupd.FakeControl1", control_vtable, f);
+        if (r >= 0)
+                r = sd_bus_request_name(f->bus, FIXTURE_BUS_NAME, 0);
+        if (r >= 0)
+                r = sd_bus_attach_event(f->bus, f->event, SD_EVENT_PRIORITY_NORMAL);
+        return r;
+}
+
 int main(int argc, char *argv[]) {
         static const struct option options[] = {
                 { "state-dir", required_argument, NULL, 's' },
                 {},
         };
-        Fake f = { .state = "idle", .next_id = 7, .outcome = "ok" };
+        _cleanup_(fake_done) Fake f = { .state = "idle", .next_id = 7, .outcome = "ok" };
         const char *state_dir = NULL;
-        sigset_t mask;
         int c, r;
 
         while ((c = getopt_long(argc, argv, "", options, NULL)) >= 0) {
@@ -326,33 +374,7 @@ int main(int argc, char *argv[]) {
                         return 1;
                 }
         }
-
-        sigemptyset(&mask);
-        sigaddset(&mask, SIGINT);
-        sigaddset(&mask, SIGTERM);
-        (void) sigprocmask(SIG_BLOCK, &mask, NULL);
-
-        r = sd_event_default(&f.event);
-        if (r >= 0)
-                r = sd_event_add_signal(f.event, NULL, SIGINT, NULL, NULL);
-        if (r >= 0)
-                r = sd_event_add_signal(f.event, NULL, SIGTERM, NULL, NULL);
-        if (r >= 0)
-                r = sd_event_add_time(f.event, &f.timer, CLOCK_MONOTONIC, UINT64_MAX, USEC_PER_MSEC,
-                                      on_timer, &f);
-        if (r >= 0)
-                r = sd_event_source_set_enabled(f.timer, SD_EVENT_OFF);
-        if (r >= 0)
-                r = sd_bus_open_user(&f.bus);
-        if (r >= 0)
-                r = sd_bus_add_object_vtable(f.bus, NULL, PATH, IFACE, fixture_vtable, &f);
-        if (r >= 0)
-                r = sd_bus_add_object_vtable(f.bus, NULL, PATH, "org.blinkupd.FakeControl1", control_vtable,
-                                             &f);
-        if (r >= 0)
-                r = sd_bus_request_name(f.bus, NAME, 0);
-        if (r >= 0)
-                r = sd_bus_attach_event(f.bus, f.event, SD_EVENT_PRIORITY_NORMAL);
+        r = fake_setup(&f);
         if (r < 0) {
                 fprintf(stderr, "fake-fixture: setup: %s\n", strerror(-r));
                 return 1;
@@ -361,9 +383,5 @@ int main(int argc, char *argv[]) {
         fflush(stdout);
 
         r = sd_event_loop(f.event);
-        sd_bus_flush_close_unref(f.bus);
-        sd_event_source_unref(f.timer);
-        sd_event_unref(f.event);
-        record_free(f.record);
         return r < 0 ? 1 : 0;
 }

@@ -1,10 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 # blinkupctl's bus verbs (status, blinkup, clear, cancel, monitor) against tests/fake-fixture
-# on a private session bus, and history on the record the fake writes.
+# on a private session bus, and history on the record the fake writes. First the fake itself is
+# checked against the shipped interface, dbus/org.blinkupd.Fixture1.xml.
 set -u
 ctl="${top_builddir:-.}/src/blinkupctl"
 fake="${top_builddir:-.}/tests/helpers/fake-fixture"
+shipped="${top_srcdir:-.}/dbus/org.blinkupd.Fixture1.xml"
+check_interface="${top_srcdir:-.}/tests/integration/check-interface.py"
 
 if [ -z "${BLINKUP_TEST_PRIVATE_BUS:-}" ]; then
         for tool in dbus-run-session busctl; do
@@ -82,6 +85,16 @@ fake_pid=$!
 if ! wait_for "$tmp/fake.out" READY; then
         bad "fake-fixture did not start: $(cat "$tmp/fake.err")"
         exit 1
+fi
+
+# ---- the fake is the shipped interface: every method, property and signal ----
+if ! command -v python3 >/dev/null 2>&1; then
+        echo "python3 not found: the fake's interface is not checked"
+elif busctl --user introspect --xml-interface org.blinkupd.Fixture1 /org/blinkupd/Fixture1 >"$tmp/introspect.xml" 2>"$tmp/err" &&
+        python3 "$check_interface" "$shipped" "$tmp/introspect.xml" org.blinkupd.Fixture1 >"$tmp/out" 2>&1; then
+        ok "fake-fixture has the interface of $(basename "$shipped")"
+else
+        bad "fake-fixture differs from $shipped: $(cat "$tmp/err" "$tmp/out")"
 fi
 
 # ---- status ----
