@@ -92,7 +92,7 @@ tests_unit_test_record_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_record_CFLAGS = $(TEST_CFLAGS)
 # fsync() and write() are observed through the linker: what is synced, in which order
 tests_unit_test_record_LDFLAGS = $(AM_LDFLAGS) -Wl,--wrap=fsync -Wl,--wrap=write
-tests_unit_test_record_LDADD = $(DAEMON_LIBS) $(TEST_LIBS)
+tests_unit_test_record_LDADD = $(LIB_LIBS) $(TEST_LIBS)
 # a full and a read-only file system, each a tmpfs in a mount namespace; skipped without one
 tests_unit_test_record_fs_SOURCES = tests/unit/test-record-fs.c tests/unit/test-record-util.h
 tests_unit_test_record_fs_CPPFLAGS = $(TEST_CPPFLAGS)

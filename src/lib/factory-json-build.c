@@ -70,7 +70,7 @@ int factory_json_build_enroll_factory(const char *fixture_id, char **ret) {
 
         if (!factory_id_valid(fixture_id, FACTORY_ID_MAX))
                 return -EINVAL;
-        text_copy_lower(id, sizeof(id), fixture_id);
+        factory_id_copy_lower(id, fixture_id);
 
         o = json_object_new_object();
         if (!o)
@@ -96,7 +96,7 @@ int factory_json_build_enroll_production(const char *plan_id, char **ret) {
                 return -ENOMEM;
         r = add_string(o, "type", "production_token");
         if (r >= 0 && plan_id && *plan_id) {
-                text_copy_lower(id, sizeof(id), plan_id);
+                factory_id_copy_lower(id, plan_id);
                 r = add_string(o, "plan_id", id);
         }
         if (r < 0)

@@ -23,7 +23,6 @@ static inline void json_object_putp(json_object **o) {
 #define fail(err, ...) error_text_set((err), -EBADMSG, __VA_ARGS__)
 
 /* Copies at most size - 1 characters of src, in lower case. */
-void text_copy_lower(char *dst, size_t size, const char *src);
 /* Copies text from the server for a message: printable ASCII, others as '?', cut with "...". */
 void text_copy_sanitized(char *dst, size_t size, const char *src, size_t n);
 

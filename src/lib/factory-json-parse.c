@@ -119,7 +119,7 @@ int factory_json_parse_device(const char *body, size_t size, FactoryDevice *ret,
         if (id) {
                 if (!factory_id_valid(id, FACTORY_ID_MAX))
                         return fail(err, "%s: data.id is not 1..%d hex digits", doc, FACTORY_ID_MAX);
-                text_copy_lower(d.id, sizeof(d.id), id);
+                factory_id_copy_lower(d.id, id);
         }
 
         r = doc_get_object(doc, data, "data.", "relationships", false, &rel, err);

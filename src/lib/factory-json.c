@@ -10,18 +10,6 @@
 #include "factory-json-internal.h"
 #include "macro.h"
 
-void text_copy_lower(char *dst, size_t size, const char *src) {
-        size_t i;
-
-        for (i = 0; i + 1 < size && src[i]; i++)
-                dst[i] = (char) tolower((unsigned char) src[i]);
-        dst[i] = 0;
-}
-
-void factory_id_copy_lower(char dst[static FACTORY_ID_MAX + 1], const char *src) {
-        text_copy_lower(dst, FACTORY_ID_MAX + 1, src);
-}
-
 /* Copies text from the server for a message: printable ASCII, others as '?', cut with "...". */
 void text_copy_sanitized(char *dst, size_t size, const char *src, size_t n) {
         size_t i, j = 0;
@@ -157,7 +145,7 @@ int doc_get_id(const char *doc, json_object *parent, const char *key, bool requi
                         return fail(err, "%s: %s is not %d hex digits", doc, key, FACTORY_ID_MAX);
                 return fail(err, "%s: %s is not 1..%d hex digits", doc, key, FACTORY_ID_MAX);
         }
-        text_copy_lower(ret, FACTORY_ID_MAX + 1, s);
+        factory_id_copy_lower(ret, s);
         return 1;
 }
 

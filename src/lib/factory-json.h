@@ -16,9 +16,9 @@
 #include <time.h>
 
 #include "error-text.h"
+#include "factory.h"
 #include "macro.h"
 
-#define FACTORY_ID_MAX 16
 
 /* The group types that make a device a factory fixture. */
 #define FACTORY_GROUP_FACTORY_FIXTURE "factoryfixture_devicegroup"
@@ -88,12 +88,6 @@ int factory_json_parse_confirm(const char *body, size_t size, FactoryConfirm *re
 void factory_json_error_text(const char *body, size_t size, const char *content_type, char *buf,
                             size_t bufsize);
 
-/* Copies an identifier (at most FACTORY_ID_MAX characters of src) in lower case, as the
- * documents carry them. */
-void factory_id_copy_lower(char dst[static FACTORY_ID_MAX + 1], const char *src);
-
-/* True when s is 1..max hex digits (either case). */
-bool factory_id_valid(const char *s, size_t max);
 
 /* Parses an RFC 3339 UTC time "YYYY-MM-DDTHH:MM:SS[.frac]Z" (or with +00:00). -EINVAL
  * otherwise. */

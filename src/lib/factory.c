@@ -3,6 +3,7 @@
  * FactoryConfig, the error kinds' names, the default fixture ID, the identifiers and URLs. The daemon
  * (server-remote.c) checks a configuration with these before it hands it to blinkupd-https,
  * which checks it again (server.c), so a bad one is refused where it is loaded. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,7 +12,6 @@
 
 #include "log.h"
 #include "macro.h"
-#include "factory-json.h"
 #include "factory.h"
 #include "frame.h"
 
@@ -39,17 +39,23 @@ bool factory_id_valid(const char *s, size_t max) {
         return s && strlen(s) <= max && frame_parse_hex_id(s, &v) >= 0;
 }
 
+void factory_id_copy_lower(char dst[static FACTORY_ID_MAX + 1], const char *src) {
+        size_t i;
+
+        for (i = 0; i < FACTORY_ID_MAX && src[i]; i++)
+                dst[i] = (char) tolower((unsigned char) src[i]);
+        dst[i] = 0;
+}
+
 int factory_id_normalize(const char *s, char **ret) {
         char *t;
 
         if (!factory_id_valid(s, FACTORY_ID_MAX))
                 return -EINVAL;
-        t = strdup(s);
+        t = malloc(FACTORY_ID_MAX + 1);
         if (!t)
                 return -ENOMEM;
-        for (char *c = t; *c; c++)
-                if (*c >= 'A' && *c <= 'F')
-                        *c = (char) (*c - 'A' + 'a');
+        factory_id_copy_lower(t, s);
         *ret = t;
         return 0;
 }

@@ -63,8 +63,18 @@ const char *factory_error_kind_to_string(FactoryErrorKind k);
  * unset FixtureId= in factory mode. */
 int factory_fixture_id_default(char ret[17]);
 
-/* A factory server identifier (plan, token, device, fixture) checked as 1..16 hex digits and
- * copied in lower case: 0, -EINVAL or -ENOMEM; *ret untouched on failure. */
+/* A factory server identifier (plan, token, device, fixture): 1..FACTORY_ID_MAX hex digits,
+ * carried in lower case. */
+#define FACTORY_ID_MAX 16
+
+/* True when s is 1..max hex digits (either case). */
+bool factory_id_valid(const char *s, size_t max);
+
+/* Copies an identifier (at most FACTORY_ID_MAX characters of src) in lower case. */
+void factory_id_copy_lower(char dst[static FACTORY_ID_MAX + 1], const char *src);
+
+/* An identifier checked as 1..16 hex digits and copied in lower case: 0, -EINVAL or -ENOMEM;
+ * *ret untouched on failure. */
 int factory_id_normalize(const char *s, char **ret);
 
 /* The scheme a factory server URL starts with, in any case: "https://" or "http://" (in lower
