@@ -16,17 +16,17 @@ EXTRA_DIST += tests/helpers/factory-server.py tests/helpers/harness.py tests/hel
 	tests/vm/prepare-image tests/vm/run tests/vm/scenario.sh tests/vm/trace2vcd \
 	tests/vm/gpio-replay
 
-# The shell tests need no build of their own.
+# The shell tests need no build of their own. (The daemon's unit files and bus policy are
+# checked only where it is built: configure --disable-daemon builds blinkupctl alone.)
 dist_check_SCRIPTS += \
 	tests/integration/test-unit-files.sh \
 	tests/integration/test-dbus-policy.sh \
 	tests/integration/test-man.sh \
 	tests/integration/test-layout.sh
-TESTS += \
-	tests/integration/test-unit-files.sh \
-	tests/integration/test-dbus-policy.sh \
-	tests/integration/test-man.sh \
-	tests/integration/test-layout.sh
+TESTS += tests/integration/test-man.sh tests/integration/test-layout.sh
+if BUILD_DAEMON
+TESTS += tests/integration/test-unit-files.sh tests/integration/test-dbus-policy.sh
+endif
 
 if ENABLE_TESTS
 AM_TESTS_ENVIRONMENT = \
@@ -68,8 +68,12 @@ unit_lib_tests = tests/unit/test-frame tests/unit/test-waveform tests/unit/test-
 unit_daemon_tests = tests/unit/test-gpio-chips tests/unit/test-gpio-sim tests/unit/test-gpiod-errors \
 	tests/unit/test-transmitter
 unit_https_tests = tests/unit/test-factory-json tests/unit/test-factory-client
-check_PROGRAMS += $(unit_lib_tests) $(unit_daemon_tests) $(unit_https_tests)
-TESTS += $(unit_lib_tests) $(unit_daemon_tests) $(unit_https_tests)
+check_PROGRAMS += $(unit_lib_tests)
+TESTS += $(unit_lib_tests)
+if BUILD_DAEMON
+check_PROGRAMS += $(unit_daemon_tests) $(unit_https_tests)
+TESTS += $(unit_daemon_tests) $(unit_https_tests)
+endif
 
 tests_unit_test_frame_SOURCES = tests/unit/test-frame.c
 tests_unit_test_frame_CPPFLAGS = $(TEST_CPPFLAGS)
@@ -126,18 +130,28 @@ tests_unit_test_factory_client_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_factory_client_LDADD = $(HTTPS_LIBS) $(TEST_LIBS)
 
 # ---- integration: the real programs, a real dbus-daemon, the HTTPS test server ----
-integration_tests = \
-	tests/integration/test-daemon.sh \
+integration_ctl_tests = \
 	tests/integration/test-encode-cli.sh \
-	tests/integration/test-ctl-bus.sh \
+	tests/integration/test-ctl-bus.sh
+integration_daemon_tests = \
+	tests/integration/test-daemon.sh \
 	tests/integration/test-robustness.sh \
 	tests/integration/test-faults.sh
-dist_check_SCRIPTS += $(integration_tests)
-TESTS += $(integration_tests)
+dist_check_SCRIPTS += $(integration_ctl_tests) $(integration_daemon_tests)
+TESTS += $(integration_ctl_tests)
+if BUILD_DAEMON
+TESTS += $(integration_daemon_tests)
+endif
 
 # ---- fuzz: every seed and regression through its harness, without libFuzzer (tools/ci/fuzz
 # runs libFuzzer itself) ----
-check_PROGRAMS += tests/fuzz/replay-config tests/fuzz/replay-factory-json tests/fuzz/replay-frame
+fuzz_harnesses = config frame
+check_PROGRAMS += tests/fuzz/replay-config tests/fuzz/replay-frame
+if BUILD_DAEMON
+fuzz_harnesses += factory-json
+check_PROGRAMS += tests/fuzz/replay-factory-json
+endif
+AM_TESTS_ENVIRONMENT += FUZZ_HARNESSES='$(fuzz_harnesses)'; export FUZZ_HARNESSES;
 tests_fuzz_replay_config_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz-config.c
 tests_fuzz_replay_config_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_fuzz_replay_config_CFLAGS = $(TEST_CFLAGS)
@@ -153,6 +167,7 @@ tests_fuzz_replay_frame_LDADD = $(LIB_LIBS)
 dist_check_SCRIPTS += tests/fuzz/test-fuzz-replay.sh
 TESTS += tests/fuzz/test-fuzz-replay.sh
 
+if BUILD_DAEMON
 # ---- bench/timing (a script) runs this driver: the transmitter on a simulated line beside
 # cyclictest ----
 check_PROGRAMS += bench/timing-run
@@ -160,6 +175,7 @@ bench_timing_run_SOURCES = bench/timing-run.c
 bench_timing_run_CPPFLAGS = $(TEST_CPPFLAGS)
 bench_timing_run_CFLAGS = $(TEST_CFLAGS)
 bench_timing_run_LDADD = $(DAEMON_LIBS) $(TEST_LIBS)
+endif
 
 # libcheck's own summary lines, after the harness has run every test
 check-local: check-TESTS
