@@ -32,6 +32,7 @@
 #include "macro.h"
 #include "factory-json.h"
 #include "factory-proxy.h"
+#include "string-util.h"
 
 /* how long blinkupd-https may take to exit once its connection is closed */
 #define HELPER_EXIT_TIMEOUT_USEC (5 * USEC_PER_SEC)
@@ -75,10 +76,6 @@ struct FactoryProxy {
         uint64_t next_id;
         FactoryProxyOp *ops;
 };
-
-static const char *str_or_empty(const char *s) {
-        return s ? s : "";
-}
 
 /* ---- blinkupd-https, the process ---- */
 
@@ -228,9 +225,9 @@ static int helper_open(FactoryProxy *s) {
                 return r;
         (void) sd_bus_message_sensitive(m); /* the keys: erased when the message is freed */
         r = sd_bus_message_append(
-                m, HTTPS_PROTO_OPEN_SIGNATURE, c->url, c->production, str_or_empty(c->login_key),
-                str_or_empty(c->api_key), str_or_empty(c->plan_id), str_or_empty(c->fixture_id),
-                str_or_empty(c->ca_file), c->timeout_usec, c->connect_timeout_usec, c->attempt_timeout_usec,
+                m, HTTPS_PROTO_OPEN_SIGNATURE, c->url, c->production, strempty(c->login_key),
+                strempty(c->api_key), strempty(c->plan_id), strempty(c->fixture_id),
+                strempty(c->ca_file), c->timeout_usec, c->connect_timeout_usec, c->attempt_timeout_usec,
                 c->confirm_timeout_usec, c->confirm_interval_usec, c->allow_insecure_http);
         if (r < 0)
                 return r;

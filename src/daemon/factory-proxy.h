@@ -27,6 +27,7 @@
 #include <systemd/sd-event.h>
 
 #include "factory.h"
+#include "macro.h"
 
 typedef struct FactoryProxy FactoryProxy;
 typedef struct FactoryProxyOp FactoryProxyOp;
@@ -38,6 +39,7 @@ typedef void (*factory_proxy_callback_t)(FactoryProxy *s, const FactoryResult *r
 int factory_proxy_new(sd_event *e, const FactoryConfig *c, FactoryProxy **ret);
 /* Cancels whatever is running (no callbacks). Not from inside a server callback. */
 FactoryProxy *factory_proxy_free(FactoryProxy *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(FactoryProxy *, factory_proxy_free);
 
 /* Factory mode: authenticates if needed, then GET /devices/{fixture_id}. FACTORY_OK means the
  * server confirmed a factory fixture. -EOPNOTSUPP in production mode. */

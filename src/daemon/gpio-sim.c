@@ -131,11 +131,11 @@ int gpio_sim_output_open(const char *line, bool active_high, const char *trace_p
 
         s = calloc(1, sizeof(*s));
         if (!s)
-                return gpio_error(ret_error, -ENOMEM, GPIO_CHIP_SIM, line, "out of memory");
-        r = gpio_line_init(&s->line, &sim_output_backend, GPIO_CHIP_SIM, line, true, NULL);
+                return gpio_error(ret_error, -ENOMEM, CONFIG_SIM_CHIP, line, "out of memory");
+        r = gpio_line_init(&s->line, &sim_output_backend, CONFIG_SIM_CHIP, line, true, NULL);
         if (r < 0) {
                 free(s);
-                return gpio_error(ret_error, r, GPIO_CHIP_SIM, line, "out of memory");
+                return gpio_error(ret_error, r, CONFIG_SIM_CHIP, line, "out of memory");
         }
         s->line.active_high = active_high;
         s->level = s->recorded_level = active_high ? 0 : 1; /* dark from the start */
@@ -147,7 +147,7 @@ int gpio_sim_output_open(const char *line, bool active_high, const char *trace_p
                 if (!s->trace) {
                         r = -errno;
                         gpio_line_free(&s->line);
-                        return gpio_error(ret_error, r, GPIO_CHIP_SIM, line,
+                        return gpio_error(ret_error, r, CONFIG_SIM_CHIP, line,
                                           "cannot create trace file %s: %s", trace_path, strerror(-r));
                 }
                 snprintf(comment, sizeof(comment),
@@ -160,7 +160,7 @@ int gpio_sim_output_open(const char *line, bool active_high, const char *trace_p
                         r = -errno;
                 if (r < 0) {
                         gpio_line_free(&s->line);
-                        return gpio_error(ret_error, r, GPIO_CHIP_SIM, line,
+                        return gpio_error(ret_error, r, CONFIG_SIM_CHIP, line,
                                           "cannot write trace file %s: %s", trace_path, strerror(-r));
                 }
         }
@@ -238,12 +238,12 @@ int gpio_sim_input_open(const char *line, bool active_low, const char *fifo_path
 
         s = calloc(1, sizeof(*s));
         if (!s)
-                return gpio_error(ret_error, -ENOMEM, GPIO_CHIP_SIM, line, "out of memory");
+                return gpio_error(ret_error, -ENOMEM, CONFIG_SIM_CHIP, line, "out of memory");
         s->fd = -1;
-        r = gpio_line_init(&s->line, &sim_input_backend, GPIO_CHIP_SIM, line, false, NULL);
+        r = gpio_line_init(&s->line, &sim_input_backend, CONFIG_SIM_CHIP, line, false, NULL);
         if (r < 0) {
                 free(s);
-                return gpio_error(ret_error, r, GPIO_CHIP_SIM, line, "out of memory");
+                return gpio_error(ret_error, r, CONFIG_SIM_CHIP, line, "out of memory");
         }
         s->line.active_low = active_low;
 
@@ -252,12 +252,12 @@ int gpio_sim_input_open(const char *line, bool active_low, const char *fifo_path
                 if (!s->created_path) {
                         (void) unlink(fifo_path);
                         gpio_line_free(&s->line);
-                        return gpio_error(ret_error, -ENOMEM, GPIO_CHIP_SIM, line, "out of memory");
+                        return gpio_error(ret_error, -ENOMEM, CONFIG_SIM_CHIP, line, "out of memory");
                 }
         } else if (errno != EEXIST) {
                 r = -errno;
                 gpio_line_free(&s->line);
-                return gpio_error(ret_error, r, GPIO_CHIP_SIM, line, "cannot create the button FIFO %s: %s",
+                return gpio_error(ret_error, r, CONFIG_SIM_CHIP, line, "cannot create the button FIFO %s: %s",
                                   fifo_path, strerror(-r));
         }
 
@@ -265,12 +265,12 @@ int gpio_sim_input_open(const char *line, bool active_low, const char *fifo_path
         if (s->fd < 0) {
                 r = -errno;
                 gpio_line_free(&s->line);
-                return gpio_error(ret_error, r, GPIO_CHIP_SIM, line, "cannot open the button FIFO %s: %s",
+                return gpio_error(ret_error, r, CONFIG_SIM_CHIP, line, "cannot open the button FIFO %s: %s",
                                   fifo_path, strerror(-r));
         }
         if (fstat(s->fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
                 gpio_line_free(&s->line);
-                return gpio_error(ret_error, -EEXIST, GPIO_CHIP_SIM, line, "%s exists and is not a FIFO",
+                return gpio_error(ret_error, -EEXIST, CONFIG_SIM_CHIP, line, "%s exists and is not a FIFO",
                                   fifo_path);
         }
 
