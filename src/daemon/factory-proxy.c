@@ -308,14 +308,6 @@ static void op_free(FactoryProxyOp *op) {
         free(op);
 }
 
-unsigned factory_proxy_pending(FactoryProxy *s) {
-        unsigned n = 0;
-
-        for (FactoryProxyOp *op = s ? s->ops : NULL; op; op = op->next)
-                n++;
-        return n;
-}
-
 static bool id_ok(const char *id) {
         return !*id || factory_id_valid(id, FACTORY_ID_MAX);
 }

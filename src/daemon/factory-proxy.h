@@ -61,6 +61,3 @@ int factory_proxy_confirm(FactoryProxy *s, const char *token_id, factory_proxy_c
 /* The callback is not called after this. Accepts NULL; returns NULL. */
 FactoryProxyOp *factory_proxy_op_cancel(FactoryProxyOp *op);
 
-/* Number of operations that have not finished yet. */
-unsigned factory_proxy_pending(FactoryProxy *s);
-
