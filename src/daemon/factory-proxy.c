@@ -405,8 +405,8 @@ static int on_op_deadline(sd_event_source *source, uint64_t usec, void *userdata
 }
 
 /* token_id: Confirm's argument; its deadline is the confirmation's, the others' one attempt's */
-static int op_call(FactoryProxy *s, const char *method, const char *token_id, factory_proxy_callback_t cb, void *userdata,
-                   FactoryProxyOp **ret_op) {
+static int op_call(FactoryProxy *s, const char *method, const char *token_id, factory_proxy_callback_t cb,
+                   void *userdata, FactoryProxyOp **ret_op) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         uint64_t deadline_usec;
         FactoryProxyOp *op;
@@ -513,8 +513,8 @@ static int config_copy(FactoryConfig *dst, const FactoryConfig *src) {
 }
 
 int factory_proxy_new(sd_event *e, const FactoryConfig *c, FactoryProxy **ret) {
+        _cleanup_(factory_proxy_freep) FactoryProxy *s = NULL;
         const char *path;
-        FactoryProxy *s;
         int r;
 
         if (!e || !c || !ret)
@@ -532,22 +532,17 @@ int factory_proxy_new(sd_event *e, const FactoryConfig *c, FactoryProxy **ret) {
         if (!s)
                 return -ENOMEM;
         s->event = sd_event_ref(e);
-        r = -ENOMEM;
         s->path = strdup(path);
         if (!s->path)
-                goto fail;
+                return -ENOMEM;
         r = config_copy(&s->config, c);
         if (r < 0)
-                goto fail;
+                return r;
         r = helper_start(s);
         if (r < 0)
-                goto fail;
-        *ret = s;
+                return r;
+        *ret = TAKE_PTR(s);
         return 0;
-
-fail:
-        factory_proxy_free(s);
-        return r;
 }
 
 FactoryProxy *factory_proxy_free(FactoryProxy *s) {

@@ -127,6 +127,7 @@ static const GpioBackend sim_output_backend = {
 int gpio_sim_output_open(const char *line, bool active_high, const char *trace_path, GpioLine **ret,
                          char **ret_error) {
         SimOutput *s;
+        _cleanup_(gpio_line_freep) GpioLine *l = NULL;
         int r;
 
         s = calloc(1, sizeof(*s));
@@ -137,6 +138,7 @@ int gpio_sim_output_open(const char *line, bool active_high, const char *trace_p
                 free(s);
                 return gpio_error(ret_error, r, CONFIG_SIM_CHIP, line, "out of memory");
         }
+        l = &s->line; /* from here on released by gpio_line_free() */
         s->line.active_high = active_high;
         s->level = s->recorded_level = active_high ? 0 : 1; /* dark from the start */
 
@@ -146,7 +148,6 @@ int gpio_sim_output_open(const char *line, bool active_high, const char *trace_p
                 s->trace = fopen(trace_path, "we");
                 if (!s->trace) {
                         r = -errno;
-                        gpio_line_free(&s->line);
                         return gpio_error(ret_error, r, CONFIG_SIM_CHIP, line,
                                           "cannot create trace file %s: %s", trace_path, strerror(-r));
                 }
@@ -159,13 +160,12 @@ int gpio_sim_output_open(const char *line, bool active_high, const char *trace_p
                 if (r >= 0 && fflush(s->trace) != 0)
                         r = -errno;
                 if (r < 0) {
-                        gpio_line_free(&s->line);
                         return gpio_error(ret_error, r, CONFIG_SIM_CHIP, line,
                                           "cannot write trace file %s: %s", trace_path, strerror(-r));
                 }
         }
 
-        *ret = &s->line;
+        *ret = TAKE_PTR(l);
         return 0;
 }
 
@@ -234,6 +234,7 @@ int gpio_sim_input_open(const char *line, bool active_low, const char *fifo_path
                         char **ret_error) {
         SimInput *s;
         struct stat st;
+        _cleanup_(gpio_line_freep) GpioLine *l = NULL;
         int r;
 
         s = calloc(1, sizeof(*s));
@@ -245,18 +246,17 @@ int gpio_sim_input_open(const char *line, bool active_low, const char *fifo_path
                 free(s);
                 return gpio_error(ret_error, r, CONFIG_SIM_CHIP, line, "out of memory");
         }
+        l = &s->line; /* from here on released by gpio_line_free() */
         s->line.active_low = active_low;
 
         if (mkfifo(fifo_path, 0600) >= 0) {
                 s->created_path = strdup(fifo_path);
                 if (!s->created_path) {
                         (void) unlink(fifo_path);
-                        gpio_line_free(&s->line);
                         return gpio_error(ret_error, -ENOMEM, CONFIG_SIM_CHIP, line, "out of memory");
                 }
         } else if (errno != EEXIST) {
                 r = -errno;
-                gpio_line_free(&s->line);
                 return gpio_error(ret_error, r, CONFIG_SIM_CHIP, line, "cannot create the button FIFO %s: %s",
                                   fifo_path, strerror(-r));
         }
@@ -264,16 +264,14 @@ int gpio_sim_input_open(const char *line, bool active_low, const char *fifo_path
         s->fd = open(fifo_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
         if (s->fd < 0) {
                 r = -errno;
-                gpio_line_free(&s->line);
                 return gpio_error(ret_error, r, CONFIG_SIM_CHIP, line, "cannot open the button FIFO %s: %s",
                                   fifo_path, strerror(-r));
         }
         if (fstat(s->fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
-                gpio_line_free(&s->line);
                 return gpio_error(ret_error, -EEXIST, CONFIG_SIM_CHIP, line, "%s exists and is not a FIFO",
                                   fifo_path);
         }
 
-        *ret = &s->line;
+        *ret = TAKE_PTR(l);
         return 0;
 }

@@ -310,27 +310,23 @@ static void record_rotate_if_full(Manager *m) {
 
 /* ---- the public operations ---- */
 
-/* A new attempt, recorded as started: its ID, or 0 after setting *error. */
-static uint64_t attempt_begin(Manager *m, bool clear, sd_bus_error *error) {
+/* A new attempt, recorded as started: its ID in *ret_id; or a negative errno after setting *error. */
+static int attempt_begin(Manager *m, bool clear, uint64_t *ret_id, sd_bus_error *error) {
         uint64_t id;
         int r;
 
         record_rotate_if_full(m);
         id = record_allocate_attempt_id(m->record);
-        if (id == 0) {
-                (void) sd_bus_error_setf(error, FIXTURE_ERROR_RECORD,
+        if (id == 0)
+                return sd_bus_error_setf(error, FIXTURE_ERROR_RECORD,
                                          "No attempt ID is left in the record (the last is %" PRIu64 "); "
                                          "restart with a new record.",
                                          UINT64_MAX);
-                return 0;
-        }
         r = record_append_started(m->record, id, clear ? "clear" : "factory");
-        if (r < 0) {
+        if (r < 0)
                 /* no blink without a record */
-                (void) sd_bus_error_setf(error, FIXTURE_ERROR_RECORD,
+                return sd_bus_error_setf(error, FIXTURE_ERROR_RECORD,
                                          "The attempt cannot be recorded (%s), so nothing is blinked.", strerror(-r));
-                return 0;
-        }
 
         m->attempt_id = m->last_attempt_id = id;
         m->attempt_clear = clear;
@@ -340,7 +336,8 @@ static uint64_t attempt_begin(Manager *m, bool clear, sd_bus_error *error) {
         manager_log_attempt(m, LOG_INFO, MESSAGE_ID_STARTED, id, clear ? "BLINKUP_KIND=clear" : "BLINKUP_KIND=factory",
                             "Attempt %" PRIu64 " started (%s).", id, clear ? "clear" : "factory BlinkUp");
         (void) bus_fixture_emit_properties_changed(m->bus, "Attempts", "LastAttemptId", NULL);
-        return id;
+        *ret_id = id;
+        return 0;
 }
 
 /* Asks the server: the fixture check first in factory mode, else the token at once. */
@@ -363,15 +360,16 @@ static void attempt_ask_server(Manager *m) {
 
 int manager_blinkup(Manager *m, bool clear, uint64_t *ret_attempt_id, sd_bus_error *error) {
         char plan_id[17], token_id[17];
-        uint64_t id, expires_usec;
+        uint64_t id = 0, expires_usec;
+        int r;
 
         if (m->state != MANAGER_IDLE || transmitter_busy(m->transmitter))
                 return sd_bus_error_setf(error, FIXTURE_ERROR_BUSY, "Attempt %" PRIu64 " is in progress (%s).",
                                          m->attempt_id, manager_state_to_string(m->state));
 
-        id = attempt_begin(m, clear, error);
-        if (id == 0)
-                return sd_bus_error_get_errno(error);
+        r = attempt_begin(m, clear, &id, error);
+        if (r < 0)
+                return r;
         *ret_attempt_id = id;
 
         if (clear)
