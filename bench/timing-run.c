@@ -284,7 +284,7 @@ static int run_condition(unsigned rate, double seconds, const char *trace, Row *
                 return log_error_errno(r, "Cannot build the waveform: %m");
         rounds = (unsigned) MAX(1.0, round(seconds * 1e9 / (double) w.duration_ns));
 
-        r = gpio_output_open(GPIO_CHIP_SIM, "led", false, trace, &led, &err);
+        r = gpio_output_open(CONFIG_SIM_CHIP, "led", false, trace, &led, &err);
         if (r < 0) {
                 log_error_errno(r, "%s", err);
                 free(err);

@@ -66,7 +66,7 @@ EXTRA_DIST += tests/integration/check-interface.py
 unit_lib_tests = tests/unit/test-frame tests/unit/test-waveform tests/unit/test-conf \
 	tests/unit/test-record tests/unit/test-record-fs tests/unit/test-secret
 unit_daemon_tests = tests/unit/test-gpio-chips tests/unit/test-gpio-sim tests/unit/test-gpiod-errors \
-	tests/unit/test-transmitter
+	tests/unit/test-transmitter tests/unit/test-manager
 unit_https_tests = tests/unit/test-factory-json tests/unit/test-factory-client
 check_PROGRAMS += $(unit_lib_tests)
 TESTS += $(unit_lib_tests)
@@ -119,6 +119,12 @@ tests_unit_test_transmitter_SOURCES = tests/unit/test-transmitter.c
 tests_unit_test_transmitter_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_transmitter_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_transmitter_LDADD = $(DAEMON_LIBS) $(TEST_LIBS)
+# the manager with the fake factory proxy in place of src/daemon/libfactory-proxy.a
+tests_unit_test_manager_SOURCES = tests/unit/test-manager.c tests/helpers/fake-factory-proxy.c \
+	tests/helpers/fake-factory-proxy.h
+tests_unit_test_manager_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_manager_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_manager_LDADD = src/daemon/libdaemon.a $(LIB_LIBS) $(GPIOD_LIBS) $(TEST_LIBS)
 
 tests_unit_test_factory_json_SOURCES = tests/unit/test-factory-json.c
 tests_unit_test_factory_json_CPPFLAGS = $(TEST_CPPFLAGS)

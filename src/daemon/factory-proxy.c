@@ -32,6 +32,7 @@
 #include "macro.h"
 #include "factory-json.h"
 #include "factory-proxy.h"
+#include "string-util.h"
 
 /* how long blinkupd-https may take to exit once its connection is closed */
 #define HELPER_EXIT_TIMEOUT_USEC (5 * USEC_PER_SEC)
@@ -75,10 +76,6 @@ struct FactoryProxy {
         uint64_t next_id;
         FactoryProxyOp *ops;
 };
-
-static const char *str_or_empty(const char *s) {
-        return s ? s : "";
-}
 
 /* ---- blinkupd-https, the process ---- */
 
@@ -228,9 +225,9 @@ static int helper_open(FactoryProxy *s) {
                 return r;
         (void) sd_bus_message_sensitive(m); /* the keys: erased when the message is freed */
         r = sd_bus_message_append(
-                m, HTTPS_PROTO_OPEN_SIGNATURE, c->url, c->production, str_or_empty(c->login_key),
-                str_or_empty(c->api_key), str_or_empty(c->plan_id), str_or_empty(c->fixture_id),
-                str_or_empty(c->ca_file), c->timeout_usec, c->connect_timeout_usec, c->attempt_timeout_usec,
+                m, HTTPS_PROTO_OPEN_SIGNATURE, c->url, c->production, strempty(c->login_key),
+                strempty(c->api_key), strempty(c->plan_id), strempty(c->fixture_id),
+                strempty(c->ca_file), c->timeout_usec, c->connect_timeout_usec, c->attempt_timeout_usec,
                 c->confirm_timeout_usec, c->confirm_interval_usec, c->allow_insecure_http);
         if (r < 0)
                 return r;
@@ -309,14 +306,6 @@ static void op_free(FactoryProxyOp *op) {
         op->deadline = sd_event_source_disable_unref(op->deadline);
         op->bus = sd_bus_unref(op->bus);
         free(op);
-}
-
-unsigned factory_proxy_pending(FactoryProxy *s) {
-        unsigned n = 0;
-
-        for (FactoryProxyOp *op = s ? s->ops : NULL; op; op = op->next)
-                n++;
-        return n;
 }
 
 static bool id_ok(const char *id) {
@@ -416,8 +405,8 @@ static int on_op_deadline(sd_event_source *source, uint64_t usec, void *userdata
 }
 
 /* token_id: Confirm's argument; its deadline is the confirmation's, the others' one attempt's */
-static int op_call(FactoryProxy *s, const char *method, const char *token_id, factory_proxy_callback_t cb, void *userdata,
-                   FactoryProxyOp **ret_op) {
+static int op_call(FactoryProxy *s, const char *method, const char *token_id, factory_proxy_callback_t cb,
+                   void *userdata, FactoryProxyOp **ret_op) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         uint64_t deadline_usec;
         FactoryProxyOp *op;
@@ -524,8 +513,8 @@ static int config_copy(FactoryConfig *dst, const FactoryConfig *src) {
 }
 
 int factory_proxy_new(sd_event *e, const FactoryConfig *c, FactoryProxy **ret) {
+        _cleanup_(factory_proxy_freep) FactoryProxy *s = NULL;
         const char *path;
-        FactoryProxy *s;
         int r;
 
         if (!e || !c || !ret)
@@ -543,22 +532,17 @@ int factory_proxy_new(sd_event *e, const FactoryConfig *c, FactoryProxy **ret) {
         if (!s)
                 return -ENOMEM;
         s->event = sd_event_ref(e);
-        r = -ENOMEM;
         s->path = strdup(path);
         if (!s->path)
-                goto fail;
+                return -ENOMEM;
         r = config_copy(&s->config, c);
         if (r < 0)
-                goto fail;
+                return r;
         r = helper_start(s);
         if (r < 0)
-                goto fail;
-        *ret = s;
+                return r;
+        *ret = TAKE_PTR(s);
         return 0;
-
-fail:
-        factory_proxy_free(s);
-        return r;
 }
 
 FactoryProxy *factory_proxy_free(FactoryProxy *s) {

@@ -9,8 +9,8 @@
  * helper dies, or that outlives its deadline (attempt_timeout_usec, plus a margin), ends with
  * FACTORY_ERROR_SERVER or FACTORY_ERROR_TIMEOUT naming the helper, which is then killed.
  *
- * The client's contract, which the proxy keeps: everything runs on the caller's sd-event loop through libcurl's multi interface: no
- * threads, nothing blocks. An operation (verify, request a token, confirm an enrollment)
+ * The client's contract, which the proxy keeps: everything runs on the caller's sd-event loop
+ * through libcurl's multi interface: no threads, nothing blocks. An operation (verify, request a token, confirm an enrollment)
  * ends with exactly one call of its callback, from the loop, unless it is cancelled first;
  * the operation object is freed by the proxy right after the callback returns. Several
  * operations may run at once.
@@ -27,6 +27,7 @@
 #include <systemd/sd-event.h>
 
 #include "factory.h"
+#include "macro.h"
 
 typedef struct FactoryProxy FactoryProxy;
 typedef struct FactoryProxyOp FactoryProxyOp;
@@ -38,6 +39,7 @@ typedef void (*factory_proxy_callback_t)(FactoryProxy *s, const FactoryResult *r
 int factory_proxy_new(sd_event *e, const FactoryConfig *c, FactoryProxy **ret);
 /* Cancels whatever is running (no callbacks). Not from inside a server callback. */
 FactoryProxy *factory_proxy_free(FactoryProxy *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(FactoryProxy *, factory_proxy_free);
 
 /* Factory mode: authenticates if needed, then GET /devices/{fixture_id}. FACTORY_OK means the
  * server confirmed a factory fixture. -EOPNOTSUPP in production mode. */
@@ -54,11 +56,9 @@ int factory_proxy_enroll(FactoryProxy *s, factory_proxy_callback_t cb, void *use
 
 /* Polls GET /enroll/{token_id} every confirm_interval_usec until "claimed" (FACTORY_OK with
  * device_id), "error" (FACTORY_ERROR_SERVER) or confirm_timeout_usec (FACTORY_ERROR_TIMEOUT). */
-int factory_proxy_confirm(FactoryProxy *s, const char *token_id, factory_proxy_callback_t cb, void *userdata, FactoryProxyOp **ret_op);
+int factory_proxy_confirm(FactoryProxy *s, const char *token_id, factory_proxy_callback_t cb, void *userdata,
+                          FactoryProxyOp **ret_op);
 
 /* The callback is not called after this. Accepts NULL; returns NULL. */
 FactoryProxyOp *factory_proxy_op_cancel(FactoryProxyOp *op);
-
-/* Number of operations that have not finished yet. */
-unsigned factory_proxy_pending(FactoryProxy *s);
 

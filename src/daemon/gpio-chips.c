@@ -16,6 +16,7 @@
 #include <sys/sysmacros.h>
 
 #include "gpio-internal.h"
+#include "string-util.h"
 #include "strv.h"
 
 #define DEV_DIR "/dev"
@@ -192,7 +193,7 @@ static int line_on_chip(const GpioChipOps *ops, void *chip, const GpioChipInfo *
 static int locate_by_line_name(const GpioChipOps *ops, const char *dev_dir, const char *line, void **ret_chip,
                                GpioChipInfo *ret_info, unsigned *ret_offset, char **ret_error) {
         _cleanup_(freep) char *summary = NULL;
-        ChipScan s = {};
+        _cleanup_(chip_scan_done) ChipScan s = {};
         size_t found = SIZE_MAX, denied = 0;
         unsigned offset = 0;
         int r;
@@ -212,40 +213,32 @@ static int locate_by_line_name(const GpioChipOps *ops, const char *dev_dir, cons
                 if (r == -ENOENT)
                         continue;
                 if (r < 0) {
-                        r = gpio_error(ret_error, r, NULL, line, "cannot read the line names of %s: %s",
-                                       e->info.name, strerror(-r));
-                        goto finish;
+                        return gpio_error(ret_error, r, NULL, line, "cannot read the line names of %s: %s",
+                                          e->info.name, strerror(-r));
                 }
-                if (found != SIZE_MAX) {
-                        r = gpio_error(ret_error, -ENOTUNIQ, NULL, line,
-                                       "two chips have a line of that name, %s [%s] and %s [%s]; "
-                                       "say which with Chip= (its label)",
-                                       s.entries[found].info.name, s.entries[found].info.label, e->info.name,
-                                       e->info.label);
-                        goto finish;
-                }
+                if (found != SIZE_MAX)
+                        return gpio_error(ret_error, -ENOTUNIQ, NULL, line,
+                                          "two chips have a line of that name, %s [%s] and %s [%s]; "
+                                          "say which with Chip= (its label)",
+                                          s.entries[found].info.name, s.entries[found].info.label, e->info.name,
+                                          e->info.label);
                 found = i;
                 offset = (unsigned) r;
         }
         if (found == SIZE_MAX) {
                 summary = chips_summary(&s, dev_dir);
                 if (denied > 0)
-                        r = gpio_error(ret_error, -EACCES, NULL, line,
-                                       "no chip that could be opened has a line of that name; %zu could not "
-                                       "be opened: permission denied (the GPIO character devices need root "
-                                       "or the group the udev rule gives).%s",
-                                       denied, summary ?: "");
-                else
-                        r = gpio_error(ret_error, -ENOENT, NULL, line, "no GPIO chip has a line of that name.%s",
-                                       summary ?: "");
-                goto finish;
+                        return gpio_error(ret_error, -EACCES, NULL, line,
+                                          "no chip that could be opened has a line of that name; %zu could not "
+                                          "be opened: permission denied (the GPIO character devices need root "
+                                          "or the group the udev rule gives).%s",
+                                          denied, strempty(summary));
+                return gpio_error(ret_error, -ENOENT, NULL, line, "no GPIO chip has a line of that name.%s",
+                                  strempty(summary));
         }
         chip_take(&s, found, ret_chip, ret_info);
         *ret_offset = offset;
-        r = 0;
-finish:
-        chip_scan_done(&s);
-        return r;
+        return 0;
 }
 
 /* A chip by its label: exactly one chip may have it. */

@@ -192,13 +192,13 @@ int gpio_gpiod_output_open(const char *chip, const char *line, bool active_high,
         return 0;
 }
 
-int gpio_gpiod_input_open(const char *chip, const char *line, bool active_low, GpioBias bias, GpioLine **ret,
+int gpio_gpiod_input_open(const char *chip, const char *line, bool active_low, ConfigBias bias, GpioLine **ret,
                           char **ret_error) {
         static const int bias_flags[] = {
-                [GPIO_BIAS_AS_IS] = 0,
-                [GPIO_BIAS_DISABLE] = GPIOD_LINE_REQUEST_FLAG_BIAS_DISABLE,
-                [GPIO_BIAS_PULL_UP] = GPIOD_LINE_REQUEST_FLAG_BIAS_PULL_UP,
-                [GPIO_BIAS_PULL_DOWN] = GPIOD_LINE_REQUEST_FLAG_BIAS_PULL_DOWN,
+                [CONFIG_BIAS_AS_IS] = 0,
+                [CONFIG_BIAS_DISABLE] = GPIOD_LINE_REQUEST_FLAG_BIAS_DISABLE,
+                [CONFIG_BIAS_PULL_UP] = GPIOD_LINE_REQUEST_FLAG_BIAS_PULL_UP,
+                [CONFIG_BIAS_PULL_DOWN] = GPIOD_LINE_REQUEST_FLAG_BIAS_PULL_DOWN,
         };
         struct gpiod_line_request_config config = {
                 .consumer = GPIO_CONSUMER,

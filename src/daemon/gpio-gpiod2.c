@@ -272,13 +272,13 @@ int gpio_gpiod_output_open(const char *chip, const char *line, bool active_high,
         return 0;
 }
 
-int gpio_gpiod_input_open(const char *chip, const char *line, bool active_low, GpioBias bias, GpioLine **ret,
+int gpio_gpiod_input_open(const char *chip, const char *line, bool active_low, ConfigBias bias, GpioLine **ret,
                           char **ret_error) {
         static const enum gpiod_line_bias biases[] = {
-                [GPIO_BIAS_AS_IS] = GPIOD_LINE_BIAS_AS_IS,
-                [GPIO_BIAS_DISABLE] = GPIOD_LINE_BIAS_DISABLED,
-                [GPIO_BIAS_PULL_UP] = GPIOD_LINE_BIAS_PULL_UP,
-                [GPIO_BIAS_PULL_DOWN] = GPIOD_LINE_BIAS_PULL_DOWN,
+                [CONFIG_BIAS_AS_IS] = GPIOD_LINE_BIAS_AS_IS,
+                [CONFIG_BIAS_DISABLE] = GPIOD_LINE_BIAS_DISABLED,
+                [CONFIG_BIAS_PULL_UP] = GPIOD_LINE_BIAS_PULL_UP,
+                [CONFIG_BIAS_PULL_DOWN] = GPIOD_LINE_BIAS_PULL_DOWN,
         };
         Gpiod2Line *g = NULL;
         int r, fd;

@@ -75,15 +75,6 @@ const char *gpio_open_reason(int error);
 /* Up to nine decimal digits, nothing else. */
 bool gpio_is_number(const char *s);
 
-typedef enum GpioBias {
-        GPIO_BIAS_AS_IS,
-        GPIO_BIAS_DISABLE,
-        GPIO_BIAS_PULL_UP,
-        GPIO_BIAS_PULL_DOWN,
-} GpioBias;
-
-int gpio_bias_from_string(const char *s, GpioBias *ret);
-
 /* Sets up the common part; the backend has allocated l. where: see GpioLine, may be NULL. */
 int gpio_line_init(GpioLine *l, const GpioBackend *backend, const char *chip, const char *line, bool output,
                    const char *where);
@@ -106,7 +97,7 @@ int gpio_error(char **ret_error, int error, const char *chip, const char *line, 
 
 int gpio_gpiod_output_open(const char *chip, const char *line, bool active_high, GpioLine **ret,
                            char **ret_error);
-int gpio_gpiod_input_open(const char *chip, const char *line, bool active_low, GpioBias bias, GpioLine **ret,
+int gpio_gpiod_input_open(const char *chip, const char *line, bool active_low, ConfigBias bias, GpioLine **ret,
                           char **ret_error);
 
 int gpio_sim_output_open(const char *line, bool active_high, const char *trace_path, GpioLine **ret,

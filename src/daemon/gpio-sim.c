@@ -127,16 +127,18 @@ static const GpioBackend sim_output_backend = {
 int gpio_sim_output_open(const char *line, bool active_high, const char *trace_path, GpioLine **ret,
                          char **ret_error) {
         SimOutput *s;
+        _cleanup_(gpio_line_freep) GpioLine *l = NULL;
         int r;
 
         s = calloc(1, sizeof(*s));
         if (!s)
-                return gpio_error(ret_error, -ENOMEM, GPIO_CHIP_SIM, line, "out of memory");
-        r = gpio_line_init(&s->line, &sim_output_backend, GPIO_CHIP_SIM, line, true, NULL);
+                return gpio_error(ret_error, -ENOMEM, CONFIG_SIM_CHIP, line, "out of memory");
+        r = gpio_line_init(&s->line, &sim_output_backend, CONFIG_SIM_CHIP, line, true, NULL);
         if (r < 0) {
                 free(s);
-                return gpio_error(ret_error, r, GPIO_CHIP_SIM, line, "out of memory");
+                return gpio_error(ret_error, r, CONFIG_SIM_CHIP, line, "out of memory");
         }
+        l = &s->line; /* from here on released by gpio_line_free() */
         s->line.active_high = active_high;
         s->level = s->recorded_level = active_high ? 0 : 1; /* dark from the start */
 
@@ -146,8 +148,7 @@ int gpio_sim_output_open(const char *line, bool active_high, const char *trace_p
                 s->trace = fopen(trace_path, "we");
                 if (!s->trace) {
                         r = -errno;
-                        gpio_line_free(&s->line);
-                        return gpio_error(ret_error, r, GPIO_CHIP_SIM, line,
+                        return gpio_error(ret_error, r, CONFIG_SIM_CHIP, line,
                                           "cannot create trace file %s: %s", trace_path, strerror(-r));
                 }
                 snprintf(comment, sizeof(comment),
@@ -159,13 +160,12 @@ int gpio_sim_output_open(const char *line, bool active_high, const char *trace_p
                 if (r >= 0 && fflush(s->trace) != 0)
                         r = -errno;
                 if (r < 0) {
-                        gpio_line_free(&s->line);
-                        return gpio_error(ret_error, r, GPIO_CHIP_SIM, line,
+                        return gpio_error(ret_error, r, CONFIG_SIM_CHIP, line,
                                           "cannot write trace file %s: %s", trace_path, strerror(-r));
                 }
         }
 
-        *ret = &s->line;
+        *ret = TAKE_PTR(l);
         return 0;
 }
 
@@ -234,46 +234,44 @@ int gpio_sim_input_open(const char *line, bool active_low, const char *fifo_path
                         char **ret_error) {
         SimInput *s;
         struct stat st;
+        _cleanup_(gpio_line_freep) GpioLine *l = NULL;
         int r;
 
         s = calloc(1, sizeof(*s));
         if (!s)
-                return gpio_error(ret_error, -ENOMEM, GPIO_CHIP_SIM, line, "out of memory");
+                return gpio_error(ret_error, -ENOMEM, CONFIG_SIM_CHIP, line, "out of memory");
         s->fd = -1;
-        r = gpio_line_init(&s->line, &sim_input_backend, GPIO_CHIP_SIM, line, false, NULL);
+        r = gpio_line_init(&s->line, &sim_input_backend, CONFIG_SIM_CHIP, line, false, NULL);
         if (r < 0) {
                 free(s);
-                return gpio_error(ret_error, r, GPIO_CHIP_SIM, line, "out of memory");
+                return gpio_error(ret_error, r, CONFIG_SIM_CHIP, line, "out of memory");
         }
+        l = &s->line; /* from here on released by gpio_line_free() */
         s->line.active_low = active_low;
 
         if (mkfifo(fifo_path, 0600) >= 0) {
                 s->created_path = strdup(fifo_path);
                 if (!s->created_path) {
                         (void) unlink(fifo_path);
-                        gpio_line_free(&s->line);
-                        return gpio_error(ret_error, -ENOMEM, GPIO_CHIP_SIM, line, "out of memory");
+                        return gpio_error(ret_error, -ENOMEM, CONFIG_SIM_CHIP, line, "out of memory");
                 }
         } else if (errno != EEXIST) {
                 r = -errno;
-                gpio_line_free(&s->line);
-                return gpio_error(ret_error, r, GPIO_CHIP_SIM, line, "cannot create the button FIFO %s: %s",
+                return gpio_error(ret_error, r, CONFIG_SIM_CHIP, line, "cannot create the button FIFO %s: %s",
                                   fifo_path, strerror(-r));
         }
 
         s->fd = open(fifo_path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
         if (s->fd < 0) {
                 r = -errno;
-                gpio_line_free(&s->line);
-                return gpio_error(ret_error, r, GPIO_CHIP_SIM, line, "cannot open the button FIFO %s: %s",
+                return gpio_error(ret_error, r, CONFIG_SIM_CHIP, line, "cannot open the button FIFO %s: %s",
                                   fifo_path, strerror(-r));
         }
         if (fstat(s->fd, &st) < 0 || !S_ISFIFO(st.st_mode)) {
-                gpio_line_free(&s->line);
-                return gpio_error(ret_error, -EEXIST, GPIO_CHIP_SIM, line, "%s exists and is not a FIFO",
+                return gpio_error(ret_error, -EEXIST, CONFIG_SIM_CHIP, line, "%s exists and is not a FIFO",
                                   fifo_path);
         }
 
-        *ret = &s->line;
+        *ret = TAKE_PTR(l);
         return 0;
 }

@@ -9,26 +9,7 @@
 #include <stdlib.h>
 
 #include "gpio-internal.h"
-
-int gpio_bias_from_string(const char *s, GpioBias *ret) {
-        static const char *const names[] = {
-                [GPIO_BIAS_AS_IS] = "as-is",
-                [GPIO_BIAS_DISABLE] = "disable",
-                [GPIO_BIAS_PULL_UP] = "pull-up",
-                [GPIO_BIAS_PULL_DOWN] = "pull-down",
-        };
-
-        if (!s || !*s) {
-                *ret = GPIO_BIAS_AS_IS;
-                return 0;
-        }
-        for (size_t i = 0; i < ELEMENTSOF(names); i++)
-                if (streq(s, names[i])) {
-                        *ret = (GpioBias) i;
-                        return 0;
-                }
-        return -EINVAL;
-}
+#include "string-util.h"
 
 int gpio_error(char **ret_error, int error, const char *chip, const char *line, const char *format, ...) {
         _cleanup_(freep) char *reason = NULL;
@@ -69,12 +50,8 @@ int gpio_line_init(GpioLine *l, const GpioBackend *backend, const char *chip, co
         return 0;
 }
 
-static bool empty(const char *s) {
-        return !s || !*s;
-}
-
 static int check_names(const char *chip, const char *line, char **ret_error) {
-        if (empty(line))
+        if (isempty(line))
                 return gpio_error(ret_error, -EINVAL, chip, line, "no line given");
         return 0;
 }
@@ -89,14 +66,13 @@ int gpio_output_open(const char *chip, const char *line, bool active_high, const
         if (r < 0)
                 return r;
 
-        if (!empty(chip) && streq(chip, GPIO_CHIP_SIM))
+        if (!isempty(chip) && streq(chip, CONFIG_SIM_CHIP))
                 return gpio_sim_output_open(line, active_high, sim_trace_path, ret, ret_error);
         return gpio_gpiod_output_open(chip, line, active_high, ret, ret_error);
 }
 
-int gpio_input_open(const char *chip, const char *line, bool active_low, const char *bias,
+int gpio_input_open(const char *chip, const char *line, bool active_low, ConfigBias bias,
                     const char *sim_fifo_path, GpioLine **ret, char **ret_error) {
-        GpioBias b;
         int r;
 
         if (!ret)
@@ -104,17 +80,17 @@ int gpio_input_open(const char *chip, const char *line, bool active_low, const c
         r = check_names(chip, line, ret_error);
         if (r < 0)
                 return r;
-        if (gpio_bias_from_string(bias, &b) < 0)
+        if (!config_bias_to_string(bias))
                 return gpio_error(ret_error, -EINVAL, chip, line,
-                                  "invalid bias \"%s\" (as-is, disable, pull-up or pull-down)", bias);
+                                  "invalid bias %i (as-is, disable, pull-up or pull-down)", (int) bias);
 
-        if (!empty(chip) && streq(chip, GPIO_CHIP_SIM)) {
-                if (empty(sim_fifo_path))
+        if (!isempty(chip) && streq(chip, CONFIG_SIM_CHIP)) {
+                if (isempty(sim_fifo_path))
                         return gpio_error(ret_error, -EINVAL, chip, line,
                                           "a simulated input needs a FIFO path");
                 return gpio_sim_input_open(line, active_low, sim_fifo_path, ret, ret_error);
         }
-        return gpio_gpiod_input_open(chip, line, active_low, b, ret, ret_error);
+        return gpio_gpiod_input_open(chip, line, active_low, bias, ret, ret_error);
 }
 
 int gpio_line_set(GpioLine *l, int level) {

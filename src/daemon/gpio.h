@@ -36,9 +36,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "conf.h"
 #include "macro.h"
 
-#define GPIO_CHIP_SIM "sim"
 #define GPIO_CONSUMER "blinkupd"
 
 typedef struct GpioLine GpioLine;
@@ -51,9 +51,9 @@ int gpio_output_open(const char *chip, const char *line, bool active_high, const
                      GpioLine **ret, char **ret_error);
 
 /* Requests the line as an input with events on both edges. active_low: the button pulls the
- * line low when pressed. bias: NULL or "as-is", "disable", "pull-up", "pull-down".
+ * line low when pressed. bias: [Button] Bias=, -EINVAL out of its range.
  * chip "sim": see above, sim_fifo_path is required then. Errors as for gpio_output_open(). */
-int gpio_input_open(const char *chip, const char *line, bool active_low, const char *bias,
+int gpio_input_open(const char *chip, const char *line, bool active_low, ConfigBias bias,
                     const char *sim_fifo_path, GpioLine **ret, char **ret_error);
 
 /* Sets the electrical level (0 or 1) of an output. The one function the real-time loop calls.

@@ -5,9 +5,10 @@
 noinst_LIBRARIES += src/daemon/libdaemon.a
 src_daemon_libdaemon_a_SOURCES = \
 	src/daemon/daemon.c src/daemon/daemon.h \
-	src/daemon/manager.c src/daemon/manager.h \
-	src/daemon/fixture-bus.c \
-	src/daemon/factory-proxy.c src/daemon/factory-proxy.h \
+	src/daemon/manager.c src/daemon/manager.h src/daemon/manager-internal.h \
+	src/daemon/manager-attempt.c src/daemon/manager-confirm.c src/daemon/manager-prefetch.c \
+	src/daemon/manager-button.c src/daemon/manager-hardware.c src/daemon/manager-reload.c \
+	src/daemon/fixture-bus.c src/daemon/factory-proxy.h \
 	src/daemon/rt.c src/daemon/rt.h \
 	src/daemon/transmitter.c src/daemon/transmitter.h \
 	src/daemon/gpio.c src/daemon/gpio.h src/daemon/gpio-internal.h \
@@ -20,7 +21,13 @@ src_daemon_libdaemon_a_SOURCES += src/daemon/gpio-gpiod1.c
 endif
 src_daemon_libdaemon_a_CPPFLAGS = $(DAEMON_CPPFLAGS) -DPKGLIBEXECDIR=\"$(pkglibexecdir)\"
 src_daemon_libdaemon_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(GPIOD_CFLAGS)
-DAEMON_LIBS = src/daemon/libdaemon.a $(LIB_LIBS) $(GPIOD_LIBS)
+# the proxy to blinkupd-https on its own, so that a test can link libdaemon.a with a fake of
+# factory-proxy.h instead
+noinst_LIBRARIES += src/daemon/libfactory-proxy.a
+src_daemon_libfactory_proxy_a_SOURCES = src/daemon/factory-proxy.c src/daemon/factory-proxy.h
+src_daemon_libfactory_proxy_a_CPPFLAGS = $(DAEMON_CPPFLAGS) -DPKGLIBEXECDIR=\"$(pkglibexecdir)\"
+src_daemon_libfactory_proxy_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS)
+DAEMON_LIBS = src/daemon/libdaemon.a src/daemon/libfactory-proxy.a $(LIB_LIBS) $(GPIOD_LIBS)
 
 sbin_PROGRAMS = src/blinkupd
 src_blinkupd_SOURCES = src/daemon/blinkupd.c

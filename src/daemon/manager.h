@@ -56,7 +56,7 @@ int manager_reload(Manager *m, char **ret_message);
 const char *manager_state_to_string(ManagerState s);
 const char *factory_status_to_string(FactoryStatus s);
 
-/* For the D-Bus object (bus-fixture.c). */
+/* For the D-Bus object (fixture-bus.c). */
 typedef struct ManagerInfo {
         ManagerState state;
         FactoryStatus factory_status;
@@ -69,7 +69,7 @@ typedef struct ManagerInfo {
 } ManagerInfo;
 void manager_get_info(Manager *m, ManagerInfo *ret);
 
-/* bus-fixture.c */
+/* fixture-bus.c */
 int bus_fixture_register(sd_bus *bus, Manager *m);
 int bus_fixture_emit_state_changed(sd_bus *bus, uint64_t attempt_id, const char *state);
 int bus_fixture_emit_finished(sd_bus *bus, uint64_t attempt_id, bool success, const char *error_name,

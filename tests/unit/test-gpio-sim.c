@@ -235,7 +235,7 @@ static void check_button(bool active_low) {
         uint64_t ts, before, after;
         int fd;
 
-        ck_assert_int_eq(gpio_input_open("sim", "27", active_low, "pull-up", fifo, &l, &err), 0);
+        ck_assert_int_eq(gpio_input_open("sim", "27", active_low, CONFIG_BIAS_PULL_UP, fifo, &l, &err), 0);
         ck_assert_ptr_null(err);
         ck_assert_int_eq(stat(fifo, &st), 0);
         ck_assert(S_ISFIFO(st.st_mode));
@@ -296,7 +296,7 @@ START_TEST(test_button_existing_fifo) {
         int fd;
 
         ck_assert_int_eq(mkfifo(fifo, 0600), 0);
-        ck_assert_int_eq(gpio_input_open("sim", "button", true, NULL, fifo, &l, NULL), 0);
+        ck_assert_int_eq(gpio_input_open("sim", "button", true, CONFIG_BIAS_AS_IS, fifo, &l, NULL), 0);
         write_fifo(fifo, "1");
         ck_assert_int_eq(gpio_input_read_event(l, &pressed, NULL), 0);
         ck_assert(pressed);
@@ -307,11 +307,11 @@ START_TEST(test_button_existing_fifo) {
         fd = open(plain, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
         ck_assert_int_ge(fd, 0);
         close(fd);
-        ck_assert_int_eq(gpio_input_open("sim", "button", true, NULL, plain, &l, &err), -EEXIST);
+        ck_assert_int_eq(gpio_input_open("sim", "button", true, CONFIG_BIAS_AS_IS, plain, &l, &err), -EEXIST);
         ck_assert_msg(strstr(err, "not a FIFO"), "%s", err);
         free(err);
 
-        ck_assert_int_eq(gpio_input_open("sim", "button", true, NULL, NULL, &l, &err), -EINVAL);
+        ck_assert_int_eq(gpio_input_open("sim", "button", true, CONFIG_BIAS_AS_IS, NULL, &l, &err), -EINVAL);
         ck_assert_msg(strstr(err, "FIFO"), "%s", err);
         free(err);
 }

@@ -951,7 +951,7 @@ START_TEST(test_thread_bad_use) {
 
         /* an input is no LED */
         ck_assert_int_ge(asprintf(&fifo, "%s/button", tmpdir), 0);
-        ck_assert_int_eq(gpio_input_open("sim", "button", true, NULL, fifo, &button, NULL), 0);
+        ck_assert_int_eq(gpio_input_open("sim", "button", true, CONFIG_BIAS_AS_IS, fifo, &button, NULL), 0);
         ck_assert_int_eq(transmitter_new(button, &test_config, &t), -EINVAL);
         button = gpio_line_free(button);
 

@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: MIT */
+/* One attempt: started by manager_blinkup(), the fixture verified and a token requested from
+ * the server (or the prefetched token taken), the token recorded, the frame blinked by the
+ * transmitter, the result recorded and signalled; or the attempt fails or is cancelled. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "frame.h"
+#include "macro.h"
+#include "manager-internal.h"
+#include "waveform.h"
+
+/* ---- the end of an attempt ---- */
+
+static void attempt_reset(Manager *m) {
+        m->op = factory_proxy_op_cancel(m->op);
+        m->attempt_clear = false;
+        m->token_id[0] = m->plan_id[0] = 0;
+        m->token_expires_usec = 0;
+        manager_set_state(m, MANAGER_IDLE);
+}
+
+void manager_attempt_fail(Manager *m, const char *error_name, const char *message) {
+        uint64_t id = m->attempt_id;
+
+        if (streq(error_name, FIXTURE_ERROR_CANCELLED))
+                manager_record_or_warn(m, record_append_cancelled(m->record, id), "cancelled");
+        else
+                manager_record_or_warn(m, record_append_failed(m->record, id, error_name, message), "failed");
+
+        m->failures++;
+        free(m->last_error);
+        m->last_error = strdup(message);
+        manager_log_attempt(m, LOG_ERR, MESSAGE_ID_FAILED, id, NULL, "Attempt %" PRIu64 " failed: %s", id, message);
+        (void) manager_indicator_set(m, IND_PASS, false);
+        (void) manager_indicator_set(m, IND_FAIL, true);
+        (void) bus_fixture_emit_finished(m->bus, id, false, error_name, message, "");
+        (void) bus_fixture_emit_properties_changed(m->bus, "Failures", "LastError", NULL);
+        attempt_reset(m);
+}
+
+static void attempt_succeed(Manager *m) {
+        uint64_t id = m->attempt_id;
+
+        m->successes++;
+        (void) manager_indicator_set(m, IND_FAIL, false);
+        (void) manager_indicator_set(m, IND_PASS, true);
+        m->last_error = mfree(m->last_error);
+        (void) bus_fixture_emit_finished(m->bus, id, true, "", "", "");
+        (void) bus_fixture_emit_properties_changed(m->bus, "Successes", "LastError", NULL);
+
+        if (!m->attempt_clear && m->token_id[0])
+                manager_confirm_start(m, id, m->token_id);
+        attempt_reset(m);
+}
+
+const char *manager_factory_error_bus_name(FactoryErrorKind k) {
+        switch (k) {
+        case FACTORY_ERROR_NOT_FACTORY_FIXTURE:
+                return FIXTURE_ERROR_NOT_FACTORY_FIXTURE;
+        case FACTORY_ERROR_AUTH:
+                return FIXTURE_ERROR_AUTH;
+        case FACTORY_ERROR_TIMEOUT:
+                return FIXTURE_ERROR_TIMEOUT;
+        case FACTORY_ERROR_CANCELLED:
+                return FIXTURE_ERROR_CANCELLED;
+        default:
+                return FIXTURE_ERROR_SERVER;
+        }
+}
+
+/* ---- blinking ---- */
+
+/* A token that expires before its frame would end, plus the time the device needs to enroll
+ * with it, is not blinked: the attempt fails (true), saying when it expires. */
+static bool token_expires_too_soon(Manager *m, uint64_t blink_usec) {
+        uint64_t now = now_usec(CLOCK_REALTIME), until = m->token_expires_usec;
+        char msg[256], when[64];
+        struct tm tm;
+        time_t t;
+
+        if (until == 0 || until >= now + blink_usec + TOKEN_EXPIRY_MARGIN_USEC)
+                return false;
+        t = (time_t) (until / USEC_PER_SEC);
+        if (!gmtime_r(&t, &tm) || strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                (void) snprintf(when, sizeof(when), "%" PRIu64 " s after the epoch", until / USEC_PER_SEC);
+        if (until <= now)
+                (void) snprintf(msg, sizeof(msg),
+                                "The enrollment token %s expired at %s, %" PRIu64 " s ago: nothing is blinked.",
+                                m->token_id, when, (now - until) / USEC_PER_SEC);
+        else
+                (void) snprintf(msg, sizeof(msg),
+                                "The enrollment token %s expires at %s, in %" PRIu64 " s: before its frame "
+                                "(%.1f s) and the %" PRIu64 " s the device needs to enroll are over; nothing is "
+                                "blinked.",
+                                m->token_id, when, (until - now) / USEC_PER_SEC, (double) blink_usec / USEC_PER_SEC,
+                                TOKEN_EXPIRY_MARGIN_USEC / USEC_PER_SEC);
+        manager_attempt_fail(m, FIXTURE_ERROR_SERVER, msg);
+        return true;
+}
+
+/* The waveform of the attempt's frame (the clear frame, or the network and the token): 0, or
+ * the attempt failed (-errno). */
+static int blink_build(Manager *m, Waveform *ret) {
+        const Config *c = m->config;
+        ErrorText ferr = {};
+        WaveformParams p;
+        Frame f;
+        int r;
+
+        if (m->attempt_clear)
+                frame_encode_clear(&f);
+        else {
+                FrameRequest req = {
+                        .ssid = c->wifi.ssid,
+                        .password = c->wifi.password,
+                        .plan_id = m->plan_id,
+                        .token = m->token_id,
+                };
+
+                r = frame_encode(&req, &f, &ferr);
+                if (r < 0) {
+                        char msg[256];
+                        (void) snprintf(msg, sizeof(msg), "The frame cannot be built: %s", ferr.message);
+                        manager_attempt_fail(m, FIXTURE_ERROR_SERVER, msg);
+                        return r;
+                }
+        }
+
+        waveform_params_default(&p, c->led.fast, c->led.active_high);
+        p.repeat = c->led.repeat;
+        r = waveform_build(&f, &p, ret);
+        explicit_bzero(&f, sizeof(f));
+        if (r < 0)
+                manager_attempt_fail(m, FIXTURE_ERROR_GPIO, "The waveform cannot be built.");
+        return r;
+}
+
+static void blink_start(Manager *m) {
+        Waveform w = {};
+        int r;
+
+        if (blink_build(m, &w) < 0)
+                return;
+
+        m->blink_duration_usec = w.duration_ns / NSEC_PER_USEC * (1 + m->config->realtime.timing_fault_retries);
+        if (!m->attempt_clear && token_expires_too_soon(m, m->blink_duration_usec)) {
+                waveform_done(&w);
+                return;
+        }
+        manager_set_state(m, MANAGER_BLINKING);
+        m->blink_started_usec = now_usec(CLOCK_MONOTONIC);
+        r = transmitter_start(m->transmitter, &w);
+        waveform_done(&w);
+        if (r < 0) {
+                char msg[128];
+                (void) snprintf(msg, sizeof(msg), "The transmitter could not start: %s", strerror(-r));
+                manager_attempt_fail(m, FIXTURE_ERROR_GPIO, msg);
+        }
+}
+
+/* The blink ended: recorded and logged, or the attempt failed (-errno). */
+static int blink_record(Manager *m, const TransmitResult *res) {
+        RecordTiming t = {
+                .edges = res->edges,
+                .frames = res->frames_sent,
+                .max_lateness_ns = res->max_lateness_ns,
+                .p99_lateness_ns = res->p99_lateness_ns,
+                .clean = res->clean,
+        };
+        uint64_t id = m->attempt_id;
+        char field[64];
+        int r;
+
+        r = record_append_blinked(m->record, id, &t);
+        if (r < 0) {
+                /* nothing is reported as done that is not on disk */
+                char msg[160];
+                (void) snprintf(msg, sizeof(msg), "The blink finished but could not be recorded: %s",
+                                strerror(-r));
+                manager_attempt_fail(m, FIXTURE_ERROR_RECORD, msg);
+                return r;
+        }
+
+        (void) snprintf(field, sizeof(field), "BLINKUP_MAX_LATENESS_NS=%" PRIu64, res->max_lateness_ns);
+        manager_log_attempt(m, res->clean ? LOG_INFO : LOG_WARNING, MESSAGE_ID_BLINKED, id, field,
+                            "Attempt %" PRIu64 ": %" PRIu64 " edges in %u frame(s), lateness max %" PRIu64
+                            " ns, p99 %" PRIu64 " ns%s%s.",
+                            id, res->edges, res->frames_sent, res->max_lateness_ns, res->p99_lateness_ns,
+                            res->clean ? "" : ", TIMING FAULT in the last frame",
+                            res->realtime ? "" : " (no real-time priority)");
+        return 0;
+}
+
+int manager_on_transmitter(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Manager *m = userdata;
+        TransmitResult res = {};
+
+        if (transmitter_get_result(m->transmitter, &res) < 0)
+                return 0; /* spurious wake-up */
+        if (m->state != MANAGER_BLINKING)
+                return 0;
+
+        m->last_max_lateness_ns = res.max_lateness_ns;
+        m->last_p99_lateness_ns = res.p99_lateness_ns;
+        m->last_edges = res.edges;
+        (void) bus_fixture_emit_properties_changed(m->bus, "LastTiming", NULL);
+
+        if (res.cancelled) {
+                manager_attempt_fail(m, FIXTURE_ERROR_CANCELLED, "The BlinkUp was cancelled; the LED is dark.");
+                return 0;
+        }
+        if (res.error < 0) {
+                char msg[160];
+                (void) snprintf(msg, sizeof(msg), "Writing the LED line failed: %s", strerror(-res.error));
+                manager_attempt_fail(m, FIXTURE_ERROR_GPIO, msg);
+                return 0;
+        }
+        if (blink_record(m, &res) < 0)
+                return 0;
+        if (!res.clean) {
+                manager_attempt_fail(m, FIXTURE_ERROR_TIMING_FAULT,
+                                     "Every frame sent had an edge later than MaxLatenessUs; the device may not have "
+                                     "read it.");
+                return 0;
+        }
+        attempt_succeed(m);
+        return 0;
+}
+
+/* ---- tokens ---- */
+
+/* The token is on disk before it is on the LED: false (the attempt failed) when it cannot be. */
+static bool take_token(Manager *m, const char *plan_id, const char *token_id, uint64_t expires_usec) {
+        char msg[160];
+        int r;
+
+        (void) snprintf(m->plan_id, sizeof(m->plan_id), "%s", plan_id);
+        (void) snprintf(m->token_id, sizeof(m->token_id), "%s", token_id);
+        m->token_expires_usec = expires_usec;
+        r = record_append_token(m->record, m->attempt_id, token_id, plan_id);
+        if (r >= 0)
+                return true;
+        manager_record_or_warn(m, r, "token");
+        (void) snprintf(msg, sizeof(msg), "The token cannot be recorded (%s), so nothing is blinked.", strerror(-r));
+        manager_attempt_fail(m, FIXTURE_ERROR_RECORD, msg);
+        return false;
+}
+
+static void on_token(FactoryProxy *s, const FactoryResult *res, void *userdata) {
+        Manager *m = userdata;
+
+        m->op = NULL;
+        if (res->kind != FACTORY_OK) {
+                if (res->kind == FACTORY_ERROR_NOT_FACTORY_FIXTURE) {
+                        manager_set_factory_status(m, FACTORY_STATUS_NOT_A_FIXTURE);
+                        manager_attempt_fail(m, FIXTURE_ERROR_NOT_FACTORY_FIXTURE, FACTORY_NOT_A_FIXTURE_MESSAGE);
+                        return;
+                }
+                if (res->kind == FACTORY_ERROR_TRANSPORT || res->kind == FACTORY_ERROR_TIMEOUT)
+                        manager_set_factory_status(m, FACTORY_STATUS_UNREACHABLE);
+                manager_attempt_fail(m, manager_factory_error_bus_name(res->kind), res->message);
+                return;
+        }
+        if (manager_factory_mode(m))
+                manager_set_factory_status(m, FACTORY_STATUS_VERIFIED);
+        if (take_token(m, res->plan_id, res->token_id, res->token_expires_usec))
+                blink_start(m);
+        if (m->config->server.prefetch_token)
+                manager_prefetch_schedule(m, 0);
+}
+
+static void on_verified(FactoryProxy *s, const FactoryResult *res, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        m->op = NULL;
+        if (res->kind != FACTORY_OK) {
+                on_token(s, res, m);
+                return;
+        }
+        manager_set_factory_status(m, FACTORY_STATUS_VERIFIED);
+        manager_set_state(m, MANAGER_REQUESTING_TOKEN);
+        r = factory_proxy_enroll(m->server, on_token, m, &m->op);
+        if (r < 0)
+                manager_attempt_fail(m, FIXTURE_ERROR_SERVER, "The token request could not be started.");
+}
+
+/* Before an attempt starts: a full attempts.log is rotated. A rotation that fails is only a
+ * warning (once, until one succeeds): the record goes on in the same file, nothing is lost. */
+static void record_rotate_if_full(Manager *m) {
+        _cleanup_(freep) char *name = NULL;
+        int r;
+
+        record_set_max_size(m->record, (uint64_t) m->config->daemon.record_max_file_mib * 1024 * 1024);
+        r = record_rotate(m->record, &name);
+        if (r > 0) {
+                log_info("The attempt record reached %u MiB: it goes on in a new %s, the full one is now %s.",
+                         m->config->daemon.record_max_file_mib, RECORD_FILENAME, name ?: "rotated");
+                m->rotate_failed = false;
+        } else if (r < 0 && !m->rotate_failed) {
+                log_warning_errno(r, "Could not rotate the attempt record (it goes on growing in the same file): %m");
+                m->rotate_failed = true;
+        }
+}
+
+/* ---- the public operations ---- */
+
+/* A new attempt, recorded as started: its ID in *ret_id; or a negative errno after setting *error. */
+static int attempt_begin(Manager *m, bool clear, uint64_t *ret_id, sd_bus_error *error) {
+        uint64_t id;
+        int r;
+
+        record_rotate_if_full(m);
+        id = record_allocate_attempt_id(m->record);
+        if (id == 0)
+                return sd_bus_error_setf(error, FIXTURE_ERROR_RECORD,
+                                         "No attempt ID is left in the record (the last is %" PRIu64 "); "
+                                         "restart with a new record.",
+                                         UINT64_MAX);
+        r = record_append_started(m->record, id, clear ? "clear" : "factory");
+        if (r < 0)
+                /* no blink without a record */
+                return sd_bus_error_setf(error, FIXTURE_ERROR_RECORD,
+                                         "The attempt cannot be recorded (%s), so nothing is blinked.", strerror(-r));
+
+        m->attempt_id = m->last_attempt_id = id;
+        m->attempt_clear = clear;
+        m->attempts++;
+        (void) manager_indicator_set(m, IND_PASS, false);
+        (void) manager_indicator_set(m, IND_FAIL, false);
+        manager_log_attempt(m, LOG_INFO, MESSAGE_ID_STARTED, id, clear ? "BLINKUP_KIND=clear" : "BLINKUP_KIND=factory",
+                            "Attempt %" PRIu64 " started (%s).", id, clear ? "clear" : "factory BlinkUp");
+        (void) bus_fixture_emit_properties_changed(m->bus, "Attempts", "LastAttemptId", NULL);
+        *ret_id = id;
+        return 0;
+}
+
+/* Asks the server: the fixture check first in factory mode, else the token at once. */
+static void attempt_ask_server(Manager *m) {
+        int r;
+
+        if (manager_factory_mode(m)) {
+                manager_set_state(m, MANAGER_VERIFYING);
+                r = factory_proxy_verify(m->server, on_verified, m, &m->op);
+        } else {
+                manager_set_state(m, MANAGER_REQUESTING_TOKEN);
+                r = factory_proxy_request_token(m->server, on_token, m, &m->op);
+        }
+        if (r < 0) {
+                char msg[128];
+                (void) snprintf(msg, sizeof(msg), "The server request could not be started: %s", strerror(-r));
+                manager_attempt_fail(m, FIXTURE_ERROR_SERVER, msg);
+        }
+}
+
+int manager_blinkup(Manager *m, bool clear, uint64_t *ret_attempt_id, sd_bus_error *error) {
+        char plan_id[17], token_id[17];
+        uint64_t id = 0, expires_usec;
+        int r;
+
+        if (m->state != MANAGER_IDLE || transmitter_busy(m->transmitter))
+                return sd_bus_error_setf(error, FIXTURE_ERROR_BUSY, "Attempt %" PRIu64 " is in progress (%s).",
+                                         m->attempt_id, manager_state_to_string(m->state));
+
+        r = attempt_begin(m, clear, &id, error);
+        if (r < 0)
+                return r;
+        *ret_attempt_id = id;
+
+        if (clear)
+                blink_start(m);
+        else if (manager_prefetch_take(m, plan_id, token_id, &expires_usec)) {
+                if (take_token(m, plan_id, token_id, expires_usec))
+                        blink_start(m);
+                manager_prefetch_schedule(m, 0);
+        } else
+                attempt_ask_server(m);
+        return 0;
+}
+
+int manager_cancel(Manager *m) {
+        switch (m->state) {
+        case MANAGER_IDLE:
+                return 0;
+        case MANAGER_VERIFYING:
+        case MANAGER_REQUESTING_TOKEN:
+                m->op = factory_proxy_op_cancel(m->op);
+                manager_attempt_fail(m, FIXTURE_ERROR_CANCELLED, "The BlinkUp was cancelled before the LED was lit.");
+                return 1;
+        case MANAGER_BLINKING:
+                /* the transmitter darkens the LED within a bit and reports through the eventfd */
+                transmitter_cancel(m->transmitter);
+                return 1;
+        default:
+                return 0;
+        }
+}

@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+#pragma once
+
+/* What the manager's files share: struct Manager and the functions one file calls in another.
+ * manager.c (life cycle, status, watchdog, signals), manager-attempt.c (verify → token → blink →
+ * result), manager-confirm.c (confirmations in the background), manager-prefetch.c (the token
+ * kept ready), manager-button.c (button and indicators), manager-hardware.c (opening the lines
+ * and the transmitter), manager-reload.c (what a reload applies or refuses). */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "factory-proxy.h"
+#include "gpio.h"
+#include "log.h"
+#include "manager.h"
+#include "record.h"
+#include "time-util.h"
+#include "transmitter.h"
+
+/* Journal message IDs of the attempt events (journalctl MESSAGE_ID=...). */
+#define MESSAGE_ID_STARTED "5e1b0b7a3c5f4d7e9a4f1e2d3c4b5a69"
+#define MESSAGE_ID_BLINKED "0c7d6e5f4a3b4c2d8e1f0a9b8c7d6e5f"
+#define MESSAGE_ID_CONFIRMED "a1b2c3d4e5f6478899aabbccddeeff01"
+#define MESSAGE_ID_FAILED "f0e1d2c3b4a5469788796a5b4c3d2e1f"
+
+/* A prefetched token older than this is replaced before it is used. */
+#define PREFETCH_MAX_AGE_USEC (10 * 60 * USEC_PER_SEC)
+/* A token is blinked only if it is still good this long after its frame would end: the device
+ * enrolls with it after it has joined the network. */
+#define TOKEN_EXPIRY_MARGIN_USEC (60 * USEC_PER_SEC)
+/* A prefetched token is replaced this long before the margin above would refuse it: time for a
+ * blink of the longest frame with all its retries. */
+#define PREFETCH_EXPIRY_LEAD_USEC (2 * 60 * USEC_PER_SEC)
+/* How long the transmitter may overrun its waveform before the watchdog stops being fed. */
+#define TRANSMITTER_GRACE_USEC (5 * USEC_PER_SEC)
+
+typedef enum Indicator { IND_READY, IND_BUSY, IND_PASS, IND_FAIL, _IND_MAX } Indicator;
+
+typedef struct Confirmation Confirmation;
+struct Confirmation {
+        Manager *manager;
+        uint64_t attempt_id;
+        FactoryProxyOp *op;
+        Confirmation *next;
+};
+
+struct Manager {
+        sd_event *event;
+        sd_bus *bus;
+        bool user_bus;
+        char *config_path;
+        Config *config;
+
+        GpioLine *led, *button, *indicators[_IND_MAX];
+        Transmitter *transmitter;
+        FactoryProxy *server;
+        Record *record;
+        char fixture_id[17];
+
+        sd_event_source *transmitter_source, *button_source, *debounce_source, *watchdog_source;
+        sd_event_source *prefetch_source;
+
+        ManagerState state;
+        FactoryStatus factory_status;
+        uint64_t attempts, successes, failures, last_attempt_id;
+        char *last_error;
+        char last_device_id[17];
+        uint64_t last_max_lateness_ns, last_p99_lateness_ns, last_edges;
+
+        /* the attempt in progress */
+        uint64_t attempt_id;
+        bool attempt_clear;
+        FactoryProxyOp *op;
+        char token_id[17], plan_id[17];
+        uint64_t token_expires_usec; /* CLOCK_REALTIME; 0: the server gave no expiry */
+        uint64_t blink_started_usec, blink_duration_usec;
+
+        /* PrefetchToken=yes */
+        FactoryProxyOp *prefetch_op;
+        bool prefetched;
+        char prefetch_token_id[17], prefetch_plan_id[17];
+        uint64_t prefetch_expires_usec;
+        bool rotate_failed; /* warned about already */
+        uint64_t prefetch_usec;
+
+        Confirmation *confirmations;
+
+        /* button debounce: the raw level and the accepted (stable) level */
+        bool button_raw, button_stable;
+
+        uint64_t watchdog_usec;
+        bool stopping;
+};
+
+/* manager.c */
+bool manager_factory_mode(const Manager *m);
+_printf_(6, 7) void manager_log_attempt(Manager *m, int priority, const char *message_id, uint64_t attempt_id,
+                                        const char *extra_field, const char *format, ...);
+void manager_notify_status(Manager *m);
+void manager_set_state(Manager *m, ManagerState s);
+void manager_set_factory_status(Manager *m, FactoryStatus s);
+void manager_record_or_warn(Manager *m, int r, const char *what);
+int manager_open_factory(Manager *m, const Config *c, FactoryProxy **ret);
+
+/* manager-attempt.c */
+void manager_attempt_fail(Manager *m, const char *error_name, const char *message);
+const char *manager_factory_error_bus_name(FactoryErrorKind k);
+int manager_on_transmitter(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+/* manager-confirm.c */
+void manager_confirm_start(Manager *m, uint64_t id, const char *token_id);
+/* Abandons every confirmation still running (no record line, no signal). */
+void manager_confirmations_abandon(Manager *m);
+
+/* manager-prefetch.c */
+int manager_prefetch_setup(Manager *m);
+void manager_prefetch_schedule(Manager *m, uint64_t delay_usec);
+/* Takes the prefetched token for the attempt when it is still good: true, else false. */
+bool manager_prefetch_take(Manager *m, char ret_plan_id[static 17], char ret_token_id[static 17],
+                           uint64_t *ret_expires_usec);
+/* At start: a token prefetch, or the factory check, so that the status is known before the first press. */
+void manager_prefetch_startup(Manager *m);
+
+/* manager-button.c */
+/* Sets an indicator line, if configured: 0 or the -errno of the write (logged). */
+int manager_indicator_set(Manager *m, Indicator which, bool on);
+int manager_button_setup(Manager *m);
+int manager_on_button(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+/* manager-hardware.c */
+/* Opens the LED, the transmitter, the button and the indicators of c; on failure closes what
+ * was opened and *ret_error says why (or is NULL when out of memory). */
+int manager_hardware_open(Manager *m, const Config *c, char **ret_error);
+void manager_hardware_close(Manager *m);
+bool manager_hardware_same(const Config *a, const Config *b);
