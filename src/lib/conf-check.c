@@ -20,25 +20,19 @@
  * set, in the main file with the section named. */
 _printf_(4, 5) static int item_message(Loader *l, bool error, size_t i, const char *format, ...) {
         const Origin *o = &l->origins[i];
-        _cleanup_(freep) char *text = NULL;
         char key[64];
         va_list ap;
         int r;
 
         va_start(ap, format);
-        r = vasprintf(&text, format, ap);
-        va_end(ap);
-        if (r < 0) {
-                text = NULL;
-                l->parser->oom = true;
-                return error ? -EINVAL : 0;
-        }
-
         if (o->line > 0)
-                return conf_parser_message(l->parser, error, o->file, o->line, config_items[i].key, "%s",
-                                           text);
-        snprintf(key, sizeof(key), "[%s] %s", config_items[i].section, config_items[i].key);
-        return conf_parser_message(l->parser, error, l->config->path, 0, key, "%s", text);
+                r = conf_parser_messagev(l->parser, error, o->file, o->line, config_items[i].key, format, ap);
+        else {
+                snprintf(key, sizeof(key), "[%s] %s", config_items[i].section, config_items[i].key);
+                r = conf_parser_messagev(l->parser, error, l->config->path, 0, key, format, ap);
+        }
+        va_end(ap);
+        return r;
 }
 
 static size_t item_index_checked(const char *section, const char *key) {

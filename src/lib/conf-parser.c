@@ -52,14 +52,22 @@ int conf_parser_take_messages(ConfParser *p, char ***ret) {
 
 int conf_parser_message(ConfParser *p, bool error, const char *file, unsigned line, const char *key,
                         const char *format, ...) {
-        _cleanup_(freep) char *text = NULL;
-        char *s = NULL;
         va_list ap;
         int r;
 
         va_start(ap, format);
-        r = vasprintf(&text, format, ap);
+        r = conf_parser_messagev(p, error, file, line, key, format, ap);
         va_end(ap);
+        return r;
+}
+
+int conf_parser_messagev(ConfParser *p, bool error, const char *file, unsigned line, const char *key,
+                         const char *format, va_list ap) {
+        _cleanup_(freep) char *text = NULL;
+        char *s = NULL;
+        int r;
+
+        r = vasprintf(&text, format, ap);
         if (r < 0) {
                 text = NULL;
                 p->oom = true;

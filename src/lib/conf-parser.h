@@ -7,6 +7,7 @@
  * hands each assignment to its caller. Errors and warnings are collected as
  * "file:line: Key: message". The format is described in conf.h. */
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -60,6 +61,8 @@ int conf_parser_take_messages(ConfParser *p, char ***ret);
  * the warnings. Returns -EINVAL for an error, 0 for a warning. */
 _printf_(6, 7) int conf_parser_message(ConfParser *p, bool error, const char *file, unsigned line,
                                        const char *key, const char *format, ...);
+_printf_(6, 0) int conf_parser_messagev(ConfParser *p, bool error, const char *file, unsigned line,
+                                        const char *key, const char *format, va_list ap);
 
 /* An error or warning about the key on the line being parsed. */
 #define conf_bad_value(p, key, ...) conf_parser_message((p), true, (p)->file, (p)->line, (key), __VA_ARGS__)
