@@ -2,10 +2,43 @@
 /* The org.blinkupd.Fixture1 object: handlers validate, then call the manager. */
 #include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+
+/* The properties that are a field of ManagerInfo as it is: its D-Bus type and where it is. */
+static const struct {
+        const char *name;
+        char type; /* 's' (NULL reads as ""), 'b' or 't' */
+        size_t offset;
+} info_properties[] = {
+        { "FixtureId", 's', offsetof(ManagerInfo, fixture_id) },
+        { "Fast", 'b', offsetof(ManagerInfo, fast) },
+        { "ActiveHigh", 'b', offsetof(ManagerInfo, active_high) },
+        { "SSID", 's', offsetof(ManagerInfo, ssid) },
+        { "Attempts", 't', offsetof(ManagerInfo, attempts) },
+        { "Successes", 't', offsetof(ManagerInfo, successes) },
+        { "Failures", 't', offsetof(ManagerInfo, failures) },
+        { "LastAttemptId", 't', offsetof(ManagerInfo, last_attempt_id) },
+        { "LastError", 's', offsetof(ManagerInfo, last_error) },
+        { "LastDeviceId", 's', offsetof(ManagerInfo, last_device_id) },
+};
+
+static int append_info_field(sd_bus_message *reply, const ManagerInfo *i, char type, size_t offset) {
+        const void *field = (const uint8_t *) i + offset;
+
+        switch (type) {
+        case 's':
+                return sd_bus_message_append(reply, "s", *(const char *const *) field ?: "");
+        case 'b':
+                return sd_bus_message_append(reply, "b", (int) *(const bool *) field);
+        default:
+                return sd_bus_message_append(reply, "t", *(const uint64_t *) field);
+        }
+}
 
 static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
@@ -15,31 +48,14 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         manager_get_info(m, &i);
         if (streq(property, "State"))
                 return sd_bus_message_append(reply, "s", manager_state_to_string(i.state));
-        if (streq(property, "FixtureId"))
-                return sd_bus_message_append(reply, "s", i.fixture_id ?: "");
         if (streq(property, "FactoryStatus"))
                 return sd_bus_message_append(reply, "s", factory_status_to_string(i.factory_status));
-        if (streq(property, "Fast"))
-                return sd_bus_message_append(reply, "b", i.fast);
-        if (streq(property, "ActiveHigh"))
-                return sd_bus_message_append(reply, "b", i.active_high);
-        if (streq(property, "SSID"))
-                return sd_bus_message_append(reply, "s", i.ssid ?: "");
-        if (streq(property, "Attempts"))
-                return sd_bus_message_append(reply, "t", i.attempts);
-        if (streq(property, "Successes"))
-                return sd_bus_message_append(reply, "t", i.successes);
-        if (streq(property, "Failures"))
-                return sd_bus_message_append(reply, "t", i.failures);
-        if (streq(property, "LastAttemptId"))
-                return sd_bus_message_append(reply, "t", i.last_attempt_id);
-        if (streq(property, "LastError"))
-                return sd_bus_message_append(reply, "s", i.last_error ?: "");
-        if (streq(property, "LastDeviceId"))
-                return sd_bus_message_append(reply, "s", i.last_device_id ?: "");
         if (streq(property, "LastTiming"))
                 return sd_bus_message_append(reply, "(ttt)", i.last_max_lateness_ns,
                                              i.last_p99_lateness_ns, i.last_edges);
+        for (size_t k = 0; k < ELEMENTSOF(info_properties); k++)
+                if (streq(property, info_properties[k].name))
+                        return append_info_field(reply, &i, info_properties[k].type, info_properties[k].offset);
         return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "Unknown property %s", property);
 }
 
