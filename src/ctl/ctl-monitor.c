@@ -147,17 +147,22 @@ static int print_value(sd_bus_message *m) {
         }
 }
 
-static int print_state_changed(sd_bus_message *m) {
-        const char *state;
+/* " attempt=ID KEY=VALUE" of a signal whose arguments are (t attempt_id, s VALUE) */
+static int print_attempt_string(sd_bus_message *m, const char *key) {
+        const char *value;
         uint64_t id;
         int r;
 
-        r = sd_bus_message_read(m, "ts", &id, &state);
+        r = sd_bus_message_read(m, "ts", &id, &value);
         if (r < 0)
                 return r;
-        printf(" attempt=%" PRIu64 " state=", id);
-        print_escaped_value(stdout, state);
+        printf(" attempt=%" PRIu64 " %s=", id, key);
+        print_escaped_value(stdout, value);
         return 0;
+}
+
+static int print_state_changed(sd_bus_message *m) {
+        return print_attempt_string(m, "state");
 }
 
 static int print_finished(sd_bus_message *m) {
@@ -178,16 +183,7 @@ static int print_finished(sd_bus_message *m) {
 }
 
 static int print_confirmed(sd_bus_message *m) {
-        const char *device_id;
-        uint64_t id;
-        int r;
-
-        r = sd_bus_message_read(m, "ts", &id, &device_id);
-        if (r < 0)
-                return r;
-        printf(" attempt=%" PRIu64 " device_id=", id);
-        print_escaped_value(stdout, device_id);
-        return 0;
+        return print_attempt_string(m, "device_id");
 }
 
 /* " Name=value" for each changed property, " Name=<invalidated>" for each invalidated one */
