@@ -75,7 +75,7 @@ static int request_error(struct gpiod_line *l, int e, const char *chip, const ch
         return gpio_request_error(ret_error, e, chip, line, consumer);
 }
 
-static int gpiod_backend_set(GpioLine *l, int level) {
+int gpiod_backend_set(GpioLine *l, int level) {
         GpiodLine *g = (GpiodLine *) l;
 
         level = !!level;
@@ -85,7 +85,7 @@ static int gpiod_backend_set(GpioLine *l, int level) {
         return 0;
 }
 
-static int gpiod_backend_get(GpioLine *l) {
+int gpiod_backend_get(GpioLine *l) {
         GpiodLine *g = (GpiodLine *) l;
         int v;
 
@@ -95,28 +95,23 @@ static int gpiod_backend_get(GpioLine *l) {
         return v < 0 ? -errno : v;
 }
 
-static int gpiod_backend_get_fd(GpioLine *l) {
+int gpiod_backend_get_fd(GpioLine *l) {
         return ((GpiodLine *) l)->event_fd;
 }
 
-static int gpiod_backend_read_event(GpioLine *l, bool *ret_pressed, uint64_t *ret_timestamp_ns) {
+int gpiod_backend_read_event(GpioLine *l, bool *ret_high, uint64_t *ret_timestamp_ns) {
         GpiodLine *g = (GpiodLine *) l;
         struct gpiod_line_event ev;
-        bool high;
 
         if (gpiod_line_event_read_fd(g->event_fd, &ev) < 0)
                 return errno == EWOULDBLOCK ? -EAGAIN : -errno;
-
-        high = ev.event_type == GPIOD_LINE_EVENT_RISING_EDGE;
-        if (ret_pressed)
-                *ret_pressed = l->active_low ? !high : high;
+        *ret_high = ev.event_type == GPIOD_LINE_EVENT_RISING_EDGE;
         /* since Linux 5.7 the v1 uAPI stamps events with CLOCK_MONOTONIC */
-        if (ret_timestamp_ns)
-                *ret_timestamp_ns = rt_timespec_to_ns(&ev.ts);
+        *ret_timestamp_ns = rt_timespec_to_ns(&ev.ts);
         return 0;
 }
 
-static void gpiod_backend_free(GpioLine *l) {
+void gpiod_backend_free(GpioLine *l) {
         GpiodLine *g = (GpiodLine *) l;
 
         if (g->gline)
@@ -126,14 +121,6 @@ static void gpiod_backend_free(GpioLine *l) {
         free(g);
 }
 
-static const GpioBackend gpiod_backend = {
-        .name = "gpiod",
-        .set = gpiod_backend_set,
-        .get = gpiod_backend_get,
-        .get_fd = gpiod_backend_get_fd,
-        .read_event = gpiod_backend_read_event,
-        .free = gpiod_backend_free,
-};
 
 /* Finds the line and requests it as config says (value: an output's level). */
 static int line_open(const char *chip, const char *line, bool output, const struct gpiod_line_request_config *config,
@@ -214,21 +201,15 @@ int gpio_gpiod_input_open(const char *chip, const char *line, bool active_low, C
         g->line.active_low = active_low;
 
         fd = gpiod_line_event_get_fd(g->gline);
-        r = fd < 0 ? -(errno ?: EIO) : gpio_fd_set_nonblock(fd);
-        if (r < 0) {
-                gpio_line_abandon(&g->line);
-                return gpio_error(ret_error, r, chip, line, "cannot set up line events: %s", strerror(-r));
-        }
+        fd = gpio_input_event_fd(&g->line, fd < 0 ? -(errno ?: EIO) : fd, chip, line, ret_error);
+        if (fd < 0)
+                return fd;
         g->event_fd = fd;
 
         *ret = &g->line;
         return 0;
 }
 
-const char *gpio_backend_version(void) {
-        static char buf[64];
-
-        if (!buf[0])
-                (void) snprintf(buf, sizeof(buf), "libgpiod %s (API v1)", gpiod_version_string());
-        return buf;
+const char *gpiod_backend_library_version(void) {
+        return gpiod_version_string();
 }

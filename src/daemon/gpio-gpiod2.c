@@ -91,7 +91,7 @@ typedef struct Gpiod2Line {
         int event_fd;
 } Gpiod2Line;
 
-static int gpiod2_set(GpioLine *l, int level) {
+int gpiod_backend_set(GpioLine *l, int level) {
         Gpiod2Line *g = (Gpiod2Line *) l;
 
         level = !!level;
@@ -102,7 +102,7 @@ static int gpiod2_set(GpioLine *l, int level) {
         return 0;
 }
 
-static int gpiod2_get(GpioLine *l) {
+int gpiod_backend_get(GpioLine *l) {
         Gpiod2Line *g = (Gpiod2Line *) l;
         enum gpiod_line_value v;
 
@@ -114,14 +114,13 @@ static int gpiod2_get(GpioLine *l) {
         return v == GPIOD_LINE_VALUE_ACTIVE;
 }
 
-static int gpiod2_get_fd(GpioLine *l) {
+int gpiod_backend_get_fd(GpioLine *l) {
         return ((Gpiod2Line *) l)->event_fd;
 }
 
-static int gpiod2_read_event(GpioLine *l, bool *ret_pressed, uint64_t *ret_timestamp_ns) {
+int gpiod_backend_read_event(GpioLine *l, bool *ret_high, uint64_t *ret_timestamp_ns) {
         Gpiod2Line *g = (Gpiod2Line *) l;
         struct gpiod_edge_event *ev;
-        bool high;
         int n;
 
         /* the request's fd is non-blocking: no event pending reads as EAGAIN */
@@ -134,16 +133,13 @@ static int gpiod2_read_event(GpioLine *l, bool *ret_pressed, uint64_t *ret_times
         if (!ev)
                 return -EIO;
 
-        high = gpiod_edge_event_get_event_type(ev) == GPIOD_EDGE_EVENT_RISING_EDGE;
-        if (ret_pressed)
-                *ret_pressed = l->active_low ? !high : high;
+        *ret_high = gpiod_edge_event_get_event_type(ev) == GPIOD_EDGE_EVENT_RISING_EDGE;
         /* requested with the monotonic event clock (v2's default, set explicitly) */
-        if (ret_timestamp_ns)
-                *ret_timestamp_ns = gpiod_edge_event_get_timestamp_ns(ev);
+        *ret_timestamp_ns = gpiod_edge_event_get_timestamp_ns(ev);
         return 0;
 }
 
-static void gpiod2_free(GpioLine *l) {
+void gpiod_backend_free(GpioLine *l) {
         Gpiod2Line *g = (Gpiod2Line *) l;
 
         if (g->request)
@@ -153,14 +149,6 @@ static void gpiod2_free(GpioLine *l) {
         free(g);
 }
 
-static const GpioBackend gpiod2_backend = {
-        .name = "gpiod2",
-        .set = gpiod2_set,
-        .get = gpiod2_get,
-        .get_fd = gpiod2_get_fd,
-        .read_event = gpiod2_read_event,
-        .free = gpiod2_free,
-};
 
 static int request_error(Chip *c, unsigned offset, int e, const char *chip, const char *line, char **ret_error) {
         struct gpiod_line_info *info = e == EBUSY ? gpiod_chip_get_line_info(c->chip, offset) : NULL;
@@ -232,7 +220,7 @@ static int line_open(const char *chip, const char *line, bool output, int value,
 
         r = gpio_locate(&chip_ops, chip, line, &loc, ret_error);
         if (r >= 0)
-                r = gpio_line_new(&gpiod2_backend, sizeof(Gpiod2Line), &loc, chip, line, output, &gl, ret_error);
+                r = gpio_line_new(&gpiod_backend, sizeof(Gpiod2Line), &loc, chip, line, output, &gl, ret_error);
         if (r < 0)
                 return r;
         if (!chip || !*chip)
@@ -290,21 +278,15 @@ int gpio_gpiod_input_open(const char *chip, const char *line, bool active_low, C
 
         g->events = gpiod_edge_event_buffer_new(1);
         fd = gpiod_line_request_get_fd(g->request);
-        r = !g->events || fd < 0 ? -(errno ?: ENOMEM) : gpio_fd_set_nonblock(fd);
-        if (r < 0) {
-                gpio_line_free(&g->line);
-                return gpio_error(ret_error, r, chip, line, "cannot set up line events: %s", strerror(-r));
-        }
+        fd = gpio_input_event_fd(&g->line, !g->events || fd < 0 ? -(errno ?: ENOMEM) : fd, chip, line, ret_error);
+        if (fd < 0)
+                return fd;
         g->event_fd = fd;
 
         *ret = &g->line;
         return 0;
 }
 
-const char *gpio_backend_version(void) {
-        static char buf[64];
-
-        if (!buf[0])
-                (void) snprintf(buf, sizeof(buf), "libgpiod %s (API v2)", gpiod_api_version());
-        return buf;
+const char *gpiod_backend_library_version(void) {
+        return gpiod_api_version();
 }

@@ -13,7 +13,9 @@ typedef struct GpioBackend {
         int (*reserve)(GpioLine *l, size_t n); /* NULL: nothing to reserve */
         int (*flush)(GpioLine *l); /* NULL: nothing to flush */
         int (*get_fd)(GpioLine *l); /* inputs */
-        int (*read_event)(GpioLine *l, bool *ret_pressed, uint64_t *ret_timestamp_ns); /* inputs */
+        /* inputs: the next edge, its level after it (high: a rising edge) and its CLOCK_MONOTONIC
+         * time; -EAGAIN when none is pending. gpio.c turns the level into pressed or released. */
+        int (*read_event)(GpioLine *l, bool *ret_high, uint64_t *ret_timestamp_ns);
         void (*free)(GpioLine *l); /* releases; the line is already dark */
 } GpioBackend;
 
@@ -90,10 +92,24 @@ void gpio_line_abandon(GpioLine *l);
 /* Adds O_NONBLOCK to fd's flags. 0 or -errno. */
 int gpio_fd_set_nonblock(int fd);
 
+/* The end of opening an input line l: fd is its event fd, or -errno when there is none. Returns
+ * the fd, made non-blocking; or -errno, with l freed and *ret_error saying why. */
+int gpio_input_event_fd(GpioLine *l, int fd, const char *chip, const char *line, char **ret_error);
+
 /* Formats "GPIO chip "C" line "L": <reason>" (without a chip: "GPIO line "L": <reason>") into
  * *ret_error (when not NULL) and returns error. */
 int gpio_error(char **ret_error, int error, const char *chip, const char *line, const char *format, ...)
         _printf_(5, 6);
+
+/* The libgpiod backend: its functions are those of gpio-gpiod1.c or gpio-gpiod2.c, whichever
+ * configure chose; gpio.c puts them together as gpiod_backend. */
+int gpiod_backend_set(GpioLine *l, int level);
+int gpiod_backend_get(GpioLine *l);
+int gpiod_backend_get_fd(GpioLine *l);
+int gpiod_backend_read_event(GpioLine *l, bool *ret_high, uint64_t *ret_timestamp_ns);
+void gpiod_backend_free(GpioLine *l);
+const char *gpiod_backend_library_version(void);
+extern const GpioBackend gpiod_backend;
 
 int gpio_gpiod_output_open(const char *chip, const char *line, bool active_high, GpioLine **ret,
                            char **ret_error);

@@ -179,7 +179,7 @@ static int sim_input_get_fd(GpioLine *l) {
         return ((SimInput *) l)->fd;
 }
 
-static int sim_input_read_event(GpioLine *l, bool *ret_pressed, uint64_t *ret_timestamp_ns) {
+static int sim_input_read_event(GpioLine *l, bool *ret_high, uint64_t *ret_timestamp_ns) {
         SimInput *s = (SimInput *) l;
 
         for (;;) {
@@ -198,10 +198,8 @@ static int sim_input_read_event(GpioLine *l, bool *ret_pressed, uint64_t *ret_ti
                         continue;
 
                 s->pressed = c == '1';
-                if (ret_pressed)
-                        *ret_pressed = s->pressed;
-                if (ret_timestamp_ns)
-                        *ret_timestamp_ns = rt_now_ns();
+                *ret_high = l->active_low ? !s->pressed : s->pressed;
+                *ret_timestamp_ns = rt_now_ns();
                 return 0;
         }
 }

@@ -50,19 +50,47 @@ int gpio_line_init(GpioLine *l, const GpioBackend *backend, const char *chip, co
         return 0;
 }
 
-static int check_names(const char *chip, const char *line, char **ret_error) {
+/* What both kinds of line need: somewhere to put it, and a line named. */
+static int check_args(const char *chip, const char *line, GpioLine **ret, char **ret_error) {
+        if (!ret)
+                return -EINVAL;
         if (isempty(line))
                 return gpio_error(ret_error, -EINVAL, chip, line, "no line given");
         return 0;
 }
 
+const char *gpio_backend_version(void) {
+        static char buf[64];
+
+        if (!buf[0])
+                (void) snprintf(buf, sizeof(buf), "libgpiod %s (API v%d)", gpiod_backend_library_version(), GPIOD_API);
+        return buf;
+}
+
+int gpio_input_event_fd(GpioLine *l, int fd, const char *chip, const char *line, char **ret_error) {
+        int r = fd < 0 ? fd : gpio_fd_set_nonblock(fd);
+
+        if (r < 0) {
+                gpio_line_abandon(l);
+                return gpio_error(ret_error, r, chip, line, "cannot set up line events: %s", strerror(-r));
+        }
+        return fd;
+}
+
+const GpioBackend gpiod_backend = {
+        .name = GPIOD_API == 2 ? "gpiod2" : "gpiod",
+        .set = gpiod_backend_set,
+        .get = gpiod_backend_get,
+        .get_fd = gpiod_backend_get_fd,
+        .read_event = gpiod_backend_read_event,
+        .free = gpiod_backend_free,
+};
+
 int gpio_output_open(const char *chip, const char *line, bool active_high, const char *sim_trace_path,
                      GpioLine **ret, char **ret_error) {
         int r;
 
-        if (!ret)
-                return -EINVAL;
-        r = check_names(chip, line, ret_error);
+        r = check_args(chip, line, ret, ret_error);
         if (r < 0)
                 return r;
 
@@ -75,9 +103,7 @@ int gpio_input_open(const char *chip, const char *line, bool active_low, ConfigB
                     const char *sim_fifo_path, GpioLine **ret, char **ret_error) {
         int r;
 
-        if (!ret)
-                return -EINVAL;
-        r = check_names(chip, line, ret_error);
+        r = check_args(chip, line, ret, ret_error);
         if (r < 0)
                 return r;
         if (!config_bias_to_string(bias))
@@ -130,7 +156,18 @@ int gpio_line_get_fd(GpioLine *l) {
 int gpio_input_read_event(GpioLine *l, bool *ret_pressed, uint64_t *ret_timestamp_ns) {
         if (!l || l->output)
                 return -EINVAL;
-        return l->backend->read_event(l, ret_pressed, ret_timestamp_ns);
+        bool high;
+        uint64_t ns;
+        int r;
+
+        r = l->backend->read_event(l, &high, &ns);
+        if (r < 0)
+                return r;
+        if (ret_pressed)
+                *ret_pressed = l->active_low ? !high : high;
+        if (ret_timestamp_ns)
+                *ret_timestamp_ns = ns;
+        return 0;
 }
 
 const char *gpio_line_describe(GpioLine *l) {
