@@ -1378,7 +1378,7 @@ START_TEST(test_shipped_file) {
                 if (line[0] == '[' || (line[0] == '#' && line[1] == '[')) {
                         ck_assert_int_eq(sscanf(line + (line[0] == '#'), "[%63[^]]]", section), 1);
                 } else if (line[0] == '#' && strchr(line, '=') && !strchr(line, ' ')) {
-                        const char *key = line + 1, *value = strchr(line, '=') + 1, *s, *k, *def;
+                        const char *key = line + 1, *value = strchr(line, '=') + 1, *s = NULL, *k = NULL, *def = NULL;
                         size_t i;
 
                         for (i = 0; config_key_info(i, &s, &k, &def); i++)
