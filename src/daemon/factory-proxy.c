@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* The factory server client as blinkupd uses it: server.h's interface, carried out by
- * blinkupd-https in a process of its own (https-proto.h says why and how). This file is linked
- * into blinkupd instead of server.c, so the daemon maps neither libcurl nor a TLS library:
- * what it locks in memory for the transmitter is its own code and libsystemd's.
+/* The factory server client as blinkupd uses it (factory-proxy.h): the operations of
+ * factory-client.h, carried out by blinkupd-https in a process of its own (https-proto.h says
+ * why and how), so the daemon maps neither libcurl nor a TLS library: what it locks in memory
+ * for the transmitter is its own code and libsystemd's.
  *
  * blinkupd-https is started by factory_proxy_new() and again by the first request after it stopped;
  * a request it cannot answer because it stopped ends as FACTORY_ERROR_TRANSPORT, with the
@@ -45,14 +45,14 @@
  * being retired needs no owner and no one waits for it: it is reaped whenever it exits, and
  * killed if it has not HELPER_EXIT_TIMEOUT_USEC after its connection was closed. */
 typedef struct Helper {
-        FactoryProxy *server; /* NULL once retired */
+        FactoryProxy *proxy; /* NULL once retired */
         pid_t pid;
         sd_event_source *child; /* floating */
         sd_event_source *kill_timer;
 } Helper;
 
 struct FactoryProxyOp {
-        FactoryProxy *server;
+        FactoryProxy *proxy;
         uint64_t id;
         const char *method;
         sd_bus *bus; /* the connection the call went out on (it may be an old one, closing) */
@@ -109,15 +109,15 @@ _noreturn_ static void helper_exec(int fd, pid_t parent, int max_fd, char *const
 static void helper_destroy(void *userdata) {
         Helper *h = userdata;
 
-        if (h->server && h->server->helper == h)
-                h->server->helper = NULL;
+        if (h->proxy && h->proxy->helper == h)
+                h->proxy->helper = NULL;
         sd_event_source_disable_unref(h->kill_timer);
         free(h);
 }
 
 static int on_helper_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
         Helper *h = userdata;
-        bool current = h->server && h->server->helper == h;
+        bool current = h->proxy && h->proxy->helper == h;
 
         if (!current)
                 log_debug("blinkupd-https (PID %d), retired, has exited.", (int) si->si_pid);
@@ -166,7 +166,7 @@ static void helper_retire(FactoryProxy *s, bool kill_now) {
         if (!h)
                 return;
         s->helper = NULL;
-        h->server = NULL;
+        h->proxy = NULL;
         if (kill_now) {
                 (void) kill(h->pid, SIGKILL);
                 return;
@@ -191,7 +191,7 @@ static int helper_watch(FactoryProxy *s, pid_t pid) {
         h = calloc(1, sizeof(*h));
         if (!h)
                 return -ENOMEM;
-        h->server = s;
+        h->proxy = s;
         h->pid = pid;
         r = sd_event_add_child(s->event, &child, pid, WEXITED, on_helper_exit, h);
         if (r < 0) {
@@ -297,7 +297,7 @@ static int helper_ensure(FactoryProxy *s) {
 /* ---- operations ---- */
 
 static void op_unlink(FactoryProxyOp *op) {
-        LIST_REMOVE(op->server->ops, op);
+        LIST_REMOVE(op->proxy->ops, op);
 }
 
 static void op_free(FactoryProxyOp *op) {
@@ -349,14 +349,14 @@ static int on_op_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_erro
 
         result_from_reply(m, &res);
         op_unlink(op);
-        op->callback(op->server, &res, op->userdata);
+        op->callback(op->proxy, &res, op->userdata);
         op_free(op);
         return 0;
 }
 
 /* Ends op with a timeout and this message, and frees it. */
 _printf_(2, 3) static void op_fail_timeout(FactoryProxyOp *op, const char *format, ...) {
-        FactoryProxy *s = op->server;
+        FactoryProxy *s = op->proxy;
         FactoryResult res = { .kind = FACTORY_ERROR_TIMEOUT };
         va_list ap;
 
@@ -373,7 +373,7 @@ _printf_(2, 3) static void op_fail_timeout(FactoryProxyOp *op, const char *forma
  * the next request starts a new one; the other requests it had fail with it, saying why. */
 static int on_op_deadline(sd_event_source *source, uint64_t usec, void *userdata) {
         FactoryProxyOp *op = userdata;
-        FactoryProxy *s = op->server;
+        FactoryProxy *s = op->proxy;
         _cleanup_(sd_bus_unrefp) sd_bus *stuck = NULL;
         const char *method = op->method;
         char span[32];
@@ -421,7 +421,7 @@ static int op_call(FactoryProxy *s, const char *method, const char *token_id, fa
         op = calloc(1, sizeof(*op));
         if (!op)
                 return -ENOMEM;
-        op->server = s;
+        op->proxy = s;
         op->id = ++s->next_id;
         op->method = method;
         op->deadline_usec = deadline_usec;

@@ -285,7 +285,7 @@ static void on_verified(FactoryProxy *s, const FactoryResult *res, void *userdat
         }
         manager_set_factory_status(m, FACTORY_STATUS_VERIFIED);
         manager_set_state(m, MANAGER_REQUESTING_TOKEN);
-        r = factory_proxy_enroll(m->server, on_token, m, &m->op);
+        r = factory_proxy_enroll(m->proxy, on_token, m, &m->op);
         if (r < 0)
                 manager_attempt_fail(m, FIXTURE_ERROR_SERVER, "The token request could not be started.");
 }
@@ -346,10 +346,10 @@ static void attempt_ask_server(Manager *m) {
 
         if (manager_factory_mode(m)) {
                 manager_set_state(m, MANAGER_VERIFYING);
-                r = factory_proxy_verify(m->server, on_verified, m, &m->op);
+                r = factory_proxy_verify(m->proxy, on_verified, m, &m->op);
         } else {
                 manager_set_state(m, MANAGER_REQUESTING_TOKEN);
-                r = factory_proxy_request_token(m->server, on_token, m, &m->op);
+                r = factory_proxy_request_token(m->proxy, on_token, m, &m->op);
         }
         if (r < 0) {
                 char msg[128];

@@ -74,7 +74,7 @@ static void confirm_make_room(Manager *m, uint64_t id) {
                         "running, MaxConfirmations=%u",
                         id, n, m->config->server.max_confirmations);
         oldest->op = factory_proxy_op_cancel(oldest->op);
-        on_confirmed(m->server, &res, oldest);
+        on_confirmed(m->proxy, &res, oldest);
 }
 
 void manager_confirm_start(Manager *m, uint64_t id, const char *token_id) {
@@ -90,7 +90,7 @@ void manager_confirm_start(Manager *m, uint64_t id, const char *token_id) {
         }
         c->manager = m;
         c->attempt_id = id;
-        r = factory_proxy_confirm(m->server, token_id, on_confirmed, c, &c->op);
+        r = factory_proxy_confirm(m->proxy, token_id, on_confirmed, c, &c->op);
         if (r < 0) {
                 log_error_errno(r, "Attempt %" PRIu64 ": could not start the confirmation: %m", id);
                 return;

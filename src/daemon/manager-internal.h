@@ -55,7 +55,7 @@ struct Manager {
 
         GpioLine *led, *button, *indicators[_IND_MAX];
         Transmitter *transmitter;
-        FactoryProxy *server;
+        FactoryProxy *proxy;
         Record *record;
         char fixture_id[17];
 

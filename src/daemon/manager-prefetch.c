@@ -79,7 +79,7 @@ static int on_prefetch_timer(sd_event_source *s, uint64_t usec, void *userdata) 
         if (m->prefetch_op)
                 return 0;
         m->prefetched = false;
-        r = factory_proxy_request_token(m->server, on_prefetched, m, &m->prefetch_op);
+        r = factory_proxy_request_token(m->proxy, on_prefetched, m, &m->prefetch_op);
         if (r < 0)
                 log_warning_errno(r, "Could not start a token prefetch: %m");
         return 0;
@@ -127,7 +127,7 @@ void manager_prefetch_startup(Manager *m) {
         if (m->config->server.prefetch_token)
                 manager_prefetch_schedule(m, 0);
         else if (manager_factory_mode(m)) {
-                r = factory_proxy_verify(m->server, on_startup_verified, m, &m->prefetch_op);
+                r = factory_proxy_verify(m->proxy, on_startup_verified, m, &m->prefetch_op);
                 if (r < 0)
                         log_warning_errno(r, "Cannot start the factory status check: %m");
         }

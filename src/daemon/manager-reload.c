@@ -81,14 +81,14 @@ static int reload_hardware(Manager *m, const Config *c, char **ret_message) {
 }
 
 /* What the old client is still doing (prefetch, confirmations) ends here. */
-static void reload_swap_in(Manager *m, Config *c, FactoryProxy *server) {
+static void reload_swap_in(Manager *m, Config *c, FactoryProxy *proxy) {
         m->prefetch_op = factory_proxy_op_cancel(m->prefetch_op);
         m->prefetched = false;
         if (m->confirmations)
                 log_info("Confirmations in progress are abandoned by the reload.");
         manager_confirmations_abandon(m);
-        factory_proxy_free(m->server);
-        m->server = server;
+        factory_proxy_free(m->proxy);
+        m->proxy = proxy;
         config_free(m->config);
         m->config = c;
         (void) snprintf(m->fixture_id, sizeof(m->fixture_id), "%s", strempty(m->config->server.fixture_id));
@@ -96,7 +96,7 @@ static void reload_swap_in(Manager *m, Config *c, FactoryProxy *server) {
 
 static int reload(Manager *m, char **ret_message) {
         _cleanup_(config_freep) Config *c = NULL;
-        _cleanup_(factory_proxy_freep) FactoryProxy *server = NULL;
+        _cleanup_(factory_proxy_freep) FactoryProxy *proxy = NULL;
         int r;
 
         (void) sd_notify(false, "RELOADING=1\nSTATUS=Reloading the configuration.");
@@ -117,7 +117,7 @@ static int reload(Manager *m, char **ret_message) {
                 return r;
         }
 
-        r = manager_open_factory(m, c, &server);
+        r = manager_open_factory(m, c, &proxy);
         if (r < 0)
                 return reload_refuse(m, ret_message, r, "The factory server client could not be set up: %s",
                                      strerror(-r));
@@ -125,7 +125,7 @@ static int reload(Manager *m, char **ret_message) {
         if (r < 0)
                 return r;
 
-        reload_swap_in(m, TAKE_PTR(c), TAKE_PTR(server));
+        reload_swap_in(m, TAKE_PTR(c), TAKE_PTR(proxy));
         (void) bus_fixture_emit_properties_changed(m->bus, "FixtureId", "Fast", "ActiveHigh", "SSID", NULL);
         log_info("Configuration reloaded.");
         manager_prefetch_schedule(m, 0);

@@ -241,7 +241,7 @@ Manager *manager_free(Manager *m) {
         m->debounce_source = sd_event_source_disable_unref(m->debounce_source);
         m->watchdog_source = sd_event_source_disable_unref(m->watchdog_source);
         m->prefetch_source = sd_event_source_disable_unref(m->prefetch_source);
-        m->server = factory_proxy_free(m->server);
+        m->proxy = factory_proxy_free(m->proxy);
         m->bus = sd_bus_flush_close_unref(m->bus);
         m->record = record_free(m->record);
         config_free(m->config);
@@ -325,7 +325,7 @@ int manager_start(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "%s", err ?: "Cannot open the GPIO lines.");
 
-        r = manager_open_factory(m, m->config, &m->server);
+        r = manager_open_factory(m, m->config, &m->proxy);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the factory server client: %m");
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* What both sides of the factory server client share, and what needs no HTTP: the checks of a
  * FactoryConfig, the error kinds' names, the default fixture ID, the identifiers and URLs. The daemon
- * (server-remote.c) checks a configuration with these before it hands it to blinkupd-https,
- * which checks it again (server.c), so a bad one is refused where it is loaded. */
+ * (factory-proxy.c) checks a configuration with these before it hands it to blinkupd-https,
+ * which checks it again (factory-client.c), so a bad one is refused where it is loaded. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdlib.h>
