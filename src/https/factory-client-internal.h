@@ -43,7 +43,7 @@ typedef enum Step {
 } Step;
 
 struct FactoryOp {
-        FactoryClient *server;
+        FactoryClient *client;
         OpKind kind;
         Step step, after_auth;
         factory_client_callback_t callback;

@@ -70,7 +70,7 @@ void server_scrub(FactoryClient *s, char *msg) {
 static void op_unlink(FactoryOp *op) {
         if (!op->linked)
                 return;
-        LIST_REMOVE(op->server->ops, op);
+        LIST_REMOVE(op->client->ops, op);
         op->linked = false;
 }
 
@@ -92,7 +92,7 @@ FactoryOp *factory_op_cancel(FactoryOp *op) {
 }
 
 static void op_finish(FactoryOp *op) {
-        FactoryClient *s = op->server;
+        FactoryClient *s = op->client;
 
         server_scrub(s, op->result.message);
 
@@ -137,7 +137,7 @@ static int op_new(FactoryClient *s, OpKind kind, factory_client_callback_t cb, v
         op = calloc(1, sizeof(*op));
         if (!op)
                 return -ENOMEM;
-        op->server = s;
+        op->client = s;
         op->kind = kind;
         op->callback = cb;
         op->userdata = userdata;

@@ -27,7 +27,7 @@ static void slist_erase_and_free(struct curl_slist *l) {
 
 void op_release_transfer(FactoryOp *op) {
         if (op->curl) {
-                curl_glue_remove(op->server->glue, op->curl);
+                curl_glue_remove(op->client->glue, op->curl);
                 curl_easy_cleanup(op->curl);
                 op->curl = NULL;
         }
@@ -147,7 +147,7 @@ static int append_header(struct curl_slist **l, const char *h) {
 
 /* The path and, for a POST, the body (into op->body) of the current step. */
 static int op_build_request(FactoryOp *op, char **ret_path, bool *ret_post) {
-        FactoryClient *s = op->server;
+        FactoryClient *s = op->client;
         _cleanup_(freep) char *path = NULL;
         int r = 0;
 
@@ -180,7 +180,7 @@ static int op_build_request(FactoryOp *op, char **ret_path, bool *ret_post) {
 }
 
 static int op_build_headers(FactoryOp *op, bool post) {
-        FactoryClient *s = op->server;
+        FactoryClient *s = op->client;
         _cleanup_(erase_and_freep) char *bearer = NULL;
         int r;
 
@@ -236,7 +236,7 @@ static int op_setup_easy(FactoryOp *op, const char *url, bool post, uint64_t tot
         c = op->curl;
 
         EASY(c, CURLOPT_URL, url);
-        r = easy_set_security(c, op->server);
+        r = easy_set_security(c, op->client);
         if (r < 0)
                 return r;
         EASY(c, CURLOPT_NOSIGNAL, 1L);
@@ -263,7 +263,7 @@ static int op_setup_easy(FactoryOp *op, const char *url, bool post, uint64_t tot
 /* The request's total and connect timeouts: the configured ones, within what is left of the
  * deadline. -ETIME when less than a millisecond is left. */
 static int op_timeouts(FactoryOp *op, uint64_t *ret_total, uint64_t *ret_connect) {
-        FactoryClient *s = op->server;
+        FactoryClient *s = op->client;
         uint64_t now, remaining, total;
 
         now = now_usec(CLOCK_MONOTONIC);
@@ -277,7 +277,7 @@ static int op_timeouts(FactoryOp *op, uint64_t *ret_total, uint64_t *ret_connect
 }
 
 int op_send(FactoryOp *op) {
-        FactoryClient *s = op->server;
+        FactoryClient *s = op->client;
         _cleanup_(freep) char *path = NULL, *url = NULL;
         uint64_t total, connect;
         bool post;
@@ -341,7 +341,7 @@ static int on_op_timer(sd_event_source *source, uint64_t usec, void *userdata) {
 }
 
 bool op_schedule(FactoryOp *op, uint64_t delay) {
-        FactoryClient *s = op->server;
+        FactoryClient *s = op->client;
         uint64_t at;
         int r;
 
@@ -374,7 +374,7 @@ int op_retry(FactoryOp *op, FactoryErrorKind kind, const char *format, ...) {
         delay = BACKOFF_FIRST_USEC << MIN(op->tries - 1, 10u);
         delay = MIN(delay, BACKOFF_MAX_USEC);
         if (op->kind == OP_CONFIRM)
-                delay = MAX(delay, op->server->confirm_interval_usec);
+                delay = MAX(delay, op->client->confirm_interval_usec);
 
         log_debug("Server: %s; retrying in %s.", msg, format_span(a, sizeof(a), delay));
         if (op_schedule(op, delay))
@@ -422,7 +422,7 @@ int op_transport_error(FactoryOp *op, CURLcode e) {
                 /* say which limit ran out: TimeoutSec=, or what the attempt's deadline had left */
                 return op_retry(op, FACTORY_ERROR_TIMEOUT, "%s: no complete response within %s%s: %s", what,
                                 format_span(a, sizeof(a), op->request_timeout_usec),
-                                op->request_timeout_usec < op->server->timeout_usec
+                                op->request_timeout_usec < op->client->timeout_usec
                                         ? " (what was left of the attempt's deadline)"
                                         : " (TimeoutSec=)",
                                 detail);

@@ -32,14 +32,14 @@ static int handle_auth(FactoryOp *op) {
         if (r < 0)
                 return op_fail_document(op, r, &err);
 
-        life = token_store(op->server, auth);
+        life = token_store(op->client, auth);
         log_debug("Server: authenticated, the access token is good for %s.", format_span(a, sizeof(a), life));
         /* the step that needed the token, even if the token is already due for renewal */
         return op_advance(op, op->after_auth);
 }
 
 static int handle_device(FactoryOp *op) {
-        FactoryClient *s = op->server;
+        FactoryClient *s = op->client;
         ErrorText err = {};
         FactoryDevice d;
         int r;
@@ -81,7 +81,7 @@ static int handle_enroll(FactoryOp *op) {
 }
 
 static int handle_poll(FactoryOp *op) {
-        FactoryClient *s = op->server;
+        FactoryClient *s = op->client;
         ErrorText err = {};
         FactoryConfirm c;
         char a[32];
@@ -131,7 +131,7 @@ static int op_handle_success(FactoryOp *op) {
 
 /* 401: a refused key fails; a refused access token is renewed once. */
 static int op_handle_401(FactoryOp *op, const char *text) {
-        FactoryClient *s = op->server;
+        FactoryClient *s = op->client;
         const char *what = step_to_string(op->step);
 
         if (op->step == STEP_AUTH)
@@ -168,7 +168,7 @@ static int op_handle_429(FactoryOp *op, const char *text) {
 
 /* 403 and 404 where they mean "not a factory fixture" or a refused key; other 4xx fail as they are. */
 static int op_handle_refusal(FactoryOp *op, long status, const char *text) {
-        FactoryClient *s = op->server;
+        FactoryClient *s = op->client;
 
         if (status == 404 && op->step == STEP_DEVICE) {
                 log_info("The server does not know fixture %s: HTTP 404: %s", s->fixture_id, text);
@@ -195,7 +195,7 @@ static int op_handle_status(FactoryOp *op, long status) {
                 return op_handle_success(op);
 
         factory_json_error_text(op->response, op->response_size, op->content_type, text, sizeof(text));
-        server_scrub(op->server, text);
+        server_scrub(op->client, text);
 
         if (status >= 300 && status < 400)
                 return op_fail(op, FACTORY_ERROR_SERVER, "%s: HTTP %ld: redirects are not followed (to %s)", what,

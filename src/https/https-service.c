@@ -38,7 +38,7 @@ typedef struct Pending {
 struct Service {
         sd_event *event;
         sd_bus *bus;
-        FactoryClient *server;
+        FactoryClient *client;
         Pending *pending;
 };
 
@@ -71,7 +71,7 @@ static int method_open(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         FactoryConfig c = {};
 
         (void) sd_bus_message_sensitive(m);
-        if (svc->server)
+        if (svc->client)
                 return sd_bus_error_set(error, HTTPS_PROTO_ERROR_INVALID,
                                         "The configuration is already set.");
         r = sd_bus_message_read(m, HTTPS_PROTO_OPEN_SIGNATURE, &url, &production, &login_key, &api_key,
@@ -89,7 +89,7 @@ static int method_open(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         c.fixture_id = (char *) empty_to_null(fixture_id);
         c.ca_file = (char *) empty_to_null(ca_file);
         c.allow_insecure_http = allow_insecure_http;
-        r = factory_client_new(svc->event, &c, &svc->server);
+        r = factory_client_new(svc->event, &c, &svc->client);
         if (r < 0)
                 return sd_bus_error_setf(error, HTTPS_PROTO_ERROR_INVALID,
                                          "The server configuration was refused (%s); see the log.",
@@ -108,7 +108,7 @@ static int method_operation(sd_bus_message *m, Service *svc, const char *name, s
                 r = sd_bus_message_read(m, "s", &token_id);
         if (r < 0)
                 return r;
-        if (!svc->server)
+        if (!svc->client)
                 return sd_bus_error_set(error, HTTPS_PROTO_ERROR_NOT_OPEN,
                                         "No server configuration was set.");
 
@@ -121,13 +121,13 @@ static int method_operation(sd_bus_message *m, Service *svc, const char *name, s
         LIST_PREPEND(svc->pending, p);
 
         if (streq(name, "Verify"))
-                r = factory_client_verify(svc->server, on_result, p, &p->op);
+                r = factory_client_verify(svc->client, on_result, p, &p->op);
         else if (streq(name, "RequestToken"))
-                r = factory_client_request_token(svc->server, on_result, p, &p->op);
+                r = factory_client_request_token(svc->client, on_result, p, &p->op);
         else if (streq(name, "Enroll"))
-                r = factory_client_enroll(svc->server, on_result, p, &p->op);
+                r = factory_client_enroll(svc->client, on_result, p, &p->op);
         else
-                r = factory_client_confirm(svc->server, token_id, on_result, p, &p->op);
+                r = factory_client_confirm(svc->client, token_id, on_result, p, &p->op);
         if (r < 0) {
                 pending_free(p);
                 return sd_bus_error_set_errnof(error, r, "Cannot start the %s request: %m", name);
@@ -241,7 +241,7 @@ static void service_done(Service *svc) {
                 svc->pending->op = factory_op_cancel(svc->pending->op);
                 pending_free(svc->pending);
         }
-        svc->server = factory_client_free(svc->server);
+        svc->client = factory_client_free(svc->client);
         svc->bus = sd_bus_flush_close_unref(svc->bus);
         svc->event = sd_event_unref(svc->event);
 }
