@@ -25,7 +25,8 @@
 static pid_t bus_pid;
 static pid_t main_pid;
 
-static char dir[] = "/tmp/test-manager-XXXXXX";
+#define DIR_TEMPLATE "/tmp/test-manager-XXXXXX"
+static char dir[sizeof(DIR_TEMPLATE)];
 static sd_event *event;
 static Manager *manager;
 
@@ -75,6 +76,7 @@ static void setup(void) {
         Config *c = NULL;
         sigset_t ss;
 
+        memcpy(dir, DIR_TEMPLATE, sizeof(dir)); /* afresh: without CK_FORK the tests share it */
         ck_assert_ptr_nonnull(mkdtemp(dir));
         (void) snprintf(key, sizeof(key), "%s/login-key", dir);
         (void) snprintf(state, sizeof(state), "%s/state", dir);
