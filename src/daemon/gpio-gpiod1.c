@@ -121,7 +121,6 @@ void gpiod_backend_free(GpioLine *l) {
         free(g);
 }
 
-
 /* Finds the line and requests it as config says (value: an output's level). */
 static int line_open(const char *chip, const char *line, bool output, const struct gpiod_line_request_config *config,
                      int value, GpiodLine **ret, char **ret_error) {

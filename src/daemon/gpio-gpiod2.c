@@ -149,7 +149,6 @@ void gpiod_backend_free(GpioLine *l) {
         free(g);
 }
 
-
 static int request_error(Chip *c, unsigned offset, int e, const char *chip, const char *line, char **ret_error) {
         struct gpiod_line_info *info = e == EBUSY ? gpiod_chip_get_line_info(c->chip, offset) : NULL;
         int r;
