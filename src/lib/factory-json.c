@@ -203,7 +203,7 @@ int factory_json_parse_time(const char *s, time_t *ret) {
 
 int doc_get_time(const char *doc, json_object *parent, const char *key, bool *have, time_t *ret,
                     ErrorText *err) {
-        const char *s;
+        const char *s = NULL;
         int r;
 
         r = doc_get_string(doc, parent, "", key, false, &s, err);
