@@ -17,10 +17,15 @@ import urllib.request
 
 BUILD = os.environ.get("top_builddir", os.getcwd())
 SRC = os.environ.get("top_srcdir", os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-BLINKUPD = os.path.join(BUILD, "src", "blinkupd")
-BLINKUPCTL = os.path.join(BUILD, "src", "blinkupctl")
-# the factory server client blinkupd starts, from this build rather than the installed one
-os.environ.setdefault("BLINKUPD_HTTPS_PATH", os.path.join(BUILD, "src", "blinkupd-https"))
+# BLINKUPD_TEST_INSTALLED=1: the installed programs (the package's smoke test, debian/tests)
+INSTALLED = os.environ.get("BLINKUPD_TEST_INSTALLED") == "1"
+if INSTALLED:
+    BLINKUPD, BLINKUPCTL = "/usr/sbin/blinkupd", "/usr/bin/blinkupctl"
+else:
+    BLINKUPD = os.path.join(BUILD, "src", "blinkupd")
+    BLINKUPCTL = os.path.join(BUILD, "src", "blinkupctl")
+    # the factory server client blinkupd starts, from this build rather than the installed one
+    os.environ.setdefault("BLINKUPD_HTTPS_PATH", os.path.join(BUILD, "src", "blinkupd-https"))
 DECODE = os.path.join(BUILD, "tests", "helpers", "blinkup-decode")
 SERVER = os.path.join(SRC, "tests", "helpers", "factory-server.py")
 # A command the daemon runs under, e.g. BLINKUPD_WRAPPER="valgrind --error-exitcode=99" (tools/ci/valgrind)
