@@ -13,7 +13,7 @@ EXTRA_DIST += tests/helpers/factory-server.py tests/helpers/harness.py tests/hel
 	tests/fuzz/corpus tests/fuzz/fuzz-config.c tests/fuzz/fuzz-factory-json.c \
 	tests/fuzz/fuzz-frame.c tests/fuzz/replay.c tests/fuzz/fuzz-config.dict \
 	tests/fuzz/fuzz-factory-json.dict \
-	tests/vm/prepare-image tests/vm/run tests/vm/scenario.sh tests/vm/trace2vcd \
+	tests/vm/prepare-image tests/vm/run tests/vm/scenario.sh tests/vm/steps-package.sh tests/vm/trace2vcd \
 	tests/vm/gpio-replay
 
 # The shell tests need no build of their own. (The daemon's unit files and bus policy are
@@ -192,10 +192,11 @@ check-local: check-TESTS
 endif
 
 # ---- system test in a VM: make check-vm, not part of make check ----
-# Boots a cached Debian root under QEMU (TCG) with this build installed into it by make install
-# DESTDIR=..., a kernel GPIO chip (gpio-sim), real systemd and the system bus. Needs root and
-# Debian's package archive; exit status 77 only when QEMU cannot run at all.
-# Cache: BLINKUPD_VM_CACHE (default /var/cache/blinkupd-vm); results: tests/vm-results/.
+# Boots a cached Debian root under QEMU (TCG) and installs the project's Debian packages
+# (ci-deb/bookworm, made by tools/ci/deb when missing) with apt in it: a kernel GPIO chip
+# (gpio-sim), real systemd and the system bus. Needs root and Debian's package archive; exit
+# status 77 only when QEMU cannot run at all.
+# Cache: BLINKUPD_VM_CACHE (default /var/cache/blinkupd-vm); results: tests/vm-results/bookworm/.
 check-vm: all
 	$(SHELL) $(srcdir)/tests/vm/run $(abs_top_builddir)
 .PHONY: check-vm

@@ -17,7 +17,8 @@
 #
 # Environment (from $VMTEST_DIR/env, written by tests/vm/run):
 #   VMTEST_DIR   where this script and the other test files are (/opt/blinkupd-vmtest)
-#   SBINDIR BINDIR SYSCONFDIR STATEDIR   the project's install locations (make install)
+#   SBINDIR BINDIR SYSCONFDIR STATEDIR   the packages' install locations
+#   DEB_VERSION  the version of the packages under test (debs/new; debs/previous: VERSION~previous)
 #   STEP_TIMEOUT seconds one try of a step may take (default 180)
 #   STEP_RETRIES tries after the first of a step that failed only by a timing fault (default 4)
 #   VM_RELEASE VM_BOARD  the VM's Debian release and the board it simulates (pi4, pi5)
@@ -446,16 +447,15 @@ st_decode_replay() {
 # ---- steps: blinkupd ----
 #
 # Conventions for these steps:
-#  - the daemon is installed by make install (tests/vm/run); its files are where the build
-#    put them: "$SBINDIR/blinkupd", "$SYSCONFDIR/blinkupd/blinkupd.conf", the unit
-#    blinkupd.service; the unit, sysusers.d, tmpfiles.d, D-Bus policy and udev rule are in
-#    /usr/lib and /usr/share whatever the prefix (see SYSINT_DIRS in tests/vm/run);
+#  - the daemon is installed from its Debian package by apt (package-install, then
+#    package-upgrade: steps-package.sh); its files are where the package puts them:
+#    "$SBINDIR/blinkupd", "$SYSCONFDIR/blinkupd/blinkupd.conf", the unit blinkupd.service;
 #  - write_config below configures it for the simulated chip by line names;
 #  - capture the LED with trace_start / trace_stop / led_vcd and decode with
 #    "$VMTEST_DIR/blinkup-decode"; want_frame gives the frame the server's token requires;
 #  - press / release the button through the simulator's pull;
 #  - run as another user with runuser -u vmuser (outside group blinkup) or
-#    runuser -u vmoperator (put into group blinkup by st_daemon_install).
+#    runuser -u vmoperator (put into group blinkup by st_package_install).
 # Timing under TCG: most edges from the daemon's real-time thread are within 0.3 ms, but a
 # virtual CPU stalled by the host makes some late by milliseconds, far beyond the
 # 10%-of-a-bit default of MaxLatenessUs (704 us at 142 bits/s), and a timing fault ends the
@@ -541,17 +541,6 @@ write_config() { # write_config: the configuration for the sim chip and the test
                 >"$d/blinkupd.conf.d/50-vm.conf"
 }
 
-st_daemon_install() {
-        [ -x "$SBINDIR/blinkupd" ] || skip "blinkupd is not installed (make install)"
-        systemctl cat blinkupd.service >/dev/null || fail "blinkupd.service unknown to systemd"
-        getent passwd blinkupd >/dev/null || run systemd-sysusers
-        getent passwd blinkupd >/dev/null || fail "sysusers did not create user blinkupd"
-        run systemd-tmpfiles --create
-        run usermod -a -G blinkup vmoperator
-        run id vmoperator
-        run ls -l "$CHIP_DEV"
-}
-
 st_line_not_found() {
         # A line name that no chip has: refused, and the message lists the chips there are (so
         # that an operator can see where the line went). --check-config when it looks lines up,
@@ -608,8 +597,10 @@ st_daemon_start() {
         . "$STATE"
         write_config
         run "$SBINDIR/blinkupd" --check-config >/dev/null
-        run timeout 60 systemctl start blinkupd ||
-                { systemctl status blinkupd --no-pager || true; fail "systemctl start blinkupd failed"; }
+        # as debian/blinkupd.README.Debian says, once the configuration is complete
+        run timeout 60 systemctl enable --now blinkupd ||
+                { systemctl status blinkupd --no-pager || true; fail "systemctl enable --now blinkupd failed"; }
+        expect_eq "$(systemctl is-enabled blinkupd)" enabled "systemctl is-enabled blinkupd"
         # Type=notify: "active" only after READY=1
         expect_eq "$(systemctl is-active blinkupd)" active "systemctl is-active blinkupd"
         run bus_prop State
@@ -1034,6 +1025,10 @@ assert e.get("BLINKUP_DEVICE_ID"), "no BLINKUP_DEVICE_ID"
 ' || fail "the journal entry of the confirmed attempt $BUTTON_ID lacks its fields"
 }
 
+# ---- steps: the packages (install, upgrade, remove, purge) ----
+# shellcheck source=tests/vm/steps-package.sh
+. "$VMTEST_DIR/steps-package.sh"
+
 # ---- main ----
 
 echo "VMTEST: BEGIN"
@@ -1048,11 +1043,12 @@ if [ -n "${CHIP:-}" ]; then
         step button-edge st_button_edge
         step decode-replay st_decode_replay
 fi
-step daemon-install st_daemon_install
+step package-install st_package_install
 if [ -n "${CHIP:-}" ] && [ -x "$SBINDIR/blinkupd" ]; then
         step line-not-found st_line_not_found
         step daemon-start st_daemon_start
         step blinkup-root st_blinkup_root
+        step package-upgrade st_package_upgrade
         step button-attempt st_button_attempt
         step indicators st_indicators
         step access-denied st_access_denied
@@ -1061,6 +1057,8 @@ if [ -n "${CHIP:-}" ] && [ -x "$SBINDIR/blinkupd" ]; then
         step stop-mid-blink st_stop_mid_blink
         step watchdog st_watchdog
         step record-journal st_record_journal
+        step package-remove st_package_remove
+        step package-purge st_package_purge
 fi
 # Ad-hoc steps: BLINKUPD_VM_EXTRA=FILE on the host (tests/vm/run) puts FILE here as extra.sh;
 # it can define st_* functions and call step, like this file.
