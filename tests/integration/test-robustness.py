@@ -10,7 +10,8 @@ durable record is intact. Areas:
 
   config   bad values, missing sections, duplicate keys, huge lines, binary garbage, unreadable
            and others-readable secret files, drop-ins overriding each other: through
-           `blinkupd --check-config` and through a running daemon's Reload()
+           `blinkupd --check-config` and through a running daemon's Reload(); --check-config and a
+           start on an invalid configuration exit 78 (EX_CONFIG)
   server   every fault of tests/helpers/factory-server.py, a server that never answers, one that
            trickles, one that sends 100 MB, an unresolvable name: through BlinkUp()
   dbus     wrong argument types, clients that disconnect
@@ -234,7 +235,7 @@ def config_case(d, dropins, name, files, expect):
             if expect is not None:
                 check(re.search(expect, p.stderr), "no warning matching %r: %s" % (str(expect), p.stderr[-400:]))
         else:
-            check(p.returncode != 0, "--check-config accepted it (exit 0)")
+            check(p.returncode == 78, "--check-config exit status %d, not 78 (EX_CONFIG)" % p.returncode)
             check(re.search(expect, p.stderr), "--check-config stderr does not match %r:\n%s" % (expect, p.stderr[-800:]))
             # every error line names file:line: key (or file: for the joint rules)
             check(re.search(r"blinkupd\.conf(\.d/[^:]+)?(:\d+)?: ", p.stderr), "no file name in: " + p.stderr[-400:])
@@ -279,12 +280,14 @@ def area_config(w, srv):
             with open(os.open(p, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
                 f.write(content.encode() if isinstance(content, str) else content)
         r = subprocess.run([BLINKUPD, "--check-config", "--config=" + p], capture_output=True, text=True, timeout=30)
-        check(r.returncode != 0, "--check-config accepted it")
+        check(r.returncode == 78, "--check-config exit status %d, not 78 (EX_CONFIG)" % r.returncode)
         check(re.search(expect, r.stderr), "stderr does not match %r: %s" % (expect, r.stderr[-600:]))
-        # and the daemon does not start on it, with the same message
+        # and the daemon does not start on it, with the same message, and says what to do next
         r = subprocess.run([BLINKUPD, "--user-bus", "--config=" + p], capture_output=True, text=True, timeout=30)
-        check(r.returncode != 0, "blinkupd started on it")
+        check(r.returncode == 78, "blinkupd exit status %d on it, not 78 (EX_CONFIG)" % r.returncode)
         check(re.search(expect, r.stderr), "blinkupd stderr does not match %r: %s" % (expect, r.stderr[-600:]))
+        check(p in r.stderr and "blinkupd --check-config --config=" + p in r.stderr,
+              "no hint naming the file and --check-config: " + r.stderr[-600:])
         check(not name_owned(NAME), "the bus name is owned")
 
     sub("config/main-no-sections", main_file, "# nothing here\n", r"Line: not set|URL: not set")
@@ -645,7 +648,7 @@ def area_gpio(w, srv):
                                                         tempfile.mkdtemp(dir=w), extra))
         t0 = time.monotonic()
         r = subprocess.run([BLINKUPD, "--user-bus", "--config=" + p], capture_output=True, text=True, timeout=30)
-        check(r.returncode != 0, "blinkupd started without its line")
+        check(r.returncode == 1, "exit status %d without its line, not 1" % r.returncode)
         for word in words:
             check(word in r.stderr, "the message does not name %r: %s" % (word, r.stderr.strip()[-400:]))
         check(time.monotonic() - t0 < 10, "refusing took %.1f s" % (time.monotonic() - t0))
