@@ -142,6 +142,7 @@ static void block_signals(void) {
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGQUIT);
         sigaddset(&mask, SIGHUP);
         sigaddset(&mask, SIGPIPE);
         sigaddset(&mask, SIGCHLD); /* blinkupd-https's exit, through sd-event */

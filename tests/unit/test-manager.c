@@ -97,6 +97,7 @@ static void setup(void) {
         ck_assert_int_eq(sigemptyset(&ss), 0);
         ck_assert_int_eq(sigaddset(&ss, SIGTERM), 0);
         ck_assert_int_eq(sigaddset(&ss, SIGINT), 0);
+        ck_assert_int_eq(sigaddset(&ss, SIGQUIT), 0);
         ck_assert_int_eq(sigaddset(&ss, SIGHUP), 0);
         ck_assert_int_eq(sigprocmask(SIG_BLOCK, &ss, NULL), 0);
 
