@@ -17,7 +17,7 @@ durable record is intact. Areas:
   dbus     wrong argument types, clients that disconnect
   dbus-burst  1000 calls while blinking, every one Busy
   gpio     missing chips, a bouncing button (CPU time of the daemon measured)
-  process  SIGTERM / SIGKILL in every state, a read-only and a full state directory
+  process  SIGTERM / SIGKILL / SIGQUIT in every state, a read-only and a full state directory
 
 Each sub-case is counted; the last line is "robustness: cases=N passed=N failed=N skipped=N".
 A skipped sub-case (only: mounting impossible) is reported with its reason, never as passed.
@@ -752,8 +752,17 @@ def kill_in_state(w, srv, sig, state):
             d.wait_signal("Finished", lambda a: a[0] == aid, 20)
         frames_before = trace_lines(d)
         d.proc.send_signal(sig)
-        code = d.proc.wait(15)
-        if sig == signal.SIGTERM:
+        # SIGQUIT lets the attempt run to its end: server timeouts and retries, a slow frame
+        code = d.proc.wait(240 if sig == signal.SIGQUIT else 15)
+        if sig == signal.SIGQUIT:
+            check(code == 0, "exit status %s after SIGQUIT" % code)
+            check(vcd_last_level(d.trace) in (None, "1"), "the LED is not dark after SIGQUIT")
+            if state != "idle":
+                events = d.events(aid)
+                check("cancelled" not in events and events[-1] in ("blinked", "failed"),
+                      "record after SIGQUIT: %r" % events)
+                check("Attempt %d has ended, stopping." % aid in d.stderr(), "no log of the attempt's end")
+        elif sig == signal.SIGTERM:
             check(code == 0, "exit status %s after SIGTERM" % code)
             check(vcd_last_level(d.trace) in (None, "1"), "the LED is not dark after SIGTERM")
             if state != "idle":
@@ -911,6 +920,7 @@ def area_process(w, srv):
     for state in ("idle", "verifying", "requesting-token", "blinking"):
         sub("process/sigterm-" + state, kill_in_state, w, srv, signal.SIGTERM, state)
         sub("process/sigkill-" + state, kill_in_state, w, srv, signal.SIGKILL, state)
+        sub("process/sigquit-" + state, kill_in_state, w, srv, signal.SIGQUIT, state)
     sub("process/state-dir-read-only-at-start", state_dir_read_only_at_start, w, srv)
     sub("process/state-dir-goes-read-only", state_dir_case, w, srv, "read-only")
     sub("process/state-dir-goes-read-only-mid-attempt", state_dir_case, w, srv, "read-only-mid-attempt")
