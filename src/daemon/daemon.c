@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
+#include <sysexits.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 
@@ -17,6 +18,7 @@
 #include "log.h"
 #include "manager.h"
 #include "rt.h"
+#include "string-util.h"
 #include "strv.h"
 
 static void help(void) {
@@ -36,7 +38,7 @@ static void print_messages(char **messages, int level) {
                 log_full_errno(level, 0, "%s", *m);
 }
 
-static bool usage_error;
+static bool usage_error, config_error;
 
 /* 1: go on; 0: done (--help, --version); -EINVAL: a usage error. */
 static int parse_argv(int argc, char *argv[], ManagerOptions *o, bool *check_config) {
@@ -88,8 +90,15 @@ static int load_config(const char *path, bool check_config, Config **ret) {
 
         r = config_load(path, &config, &messages);
         print_messages(messages, r < 0 ? LOG_ERR : LOG_WARNING);
-        if (r < 0)
-                return log_error_errno(r, "The configuration is invalid%s.", check_config ? "" : ", not starting");
+        if (r < 0) {
+                config_error = true;
+                if (check_config)
+                        return log_error_errno(r, "The configuration is invalid.");
+                log_error_errno(r, "The configuration is invalid, not starting.");
+                return log_error_errno(r, "Correct %s (or its drop-ins in blinkupd.conf.d/) as the messages above "
+                                       "say, then check it with: blinkupd --check-config%s%s",
+                                       path ?: CONFIG_DEFAULT_PATH, path ? " --config=" : "", strempty(path));
+        }
         *ret = TAKE_PTR(config);
         return 0;
 }
@@ -133,6 +142,7 @@ static void block_signals(void) {
         sigemptyset(&mask);
         sigaddset(&mask, SIGTERM);
         sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGQUIT);
         sigaddset(&mask, SIGHUP);
         sigaddset(&mask, SIGPIPE);
         sigaddset(&mask, SIGCHLD); /* blinkupd-https's exit, through sd-event */
@@ -186,6 +196,9 @@ int daemon_main(int argc, char *argv[]) {
 
         log_setup();
         r = run(argc, argv);
-        /* 0 success, 1 failure (configuration included), 2 usage */
-        return r >= 0 ? 0 : usage_error ? 2 : 1;
+        /* 0 success, 2 usage, EX_CONFIG (78) an invalid configuration (the unit's
+         * RestartPreventExitStatus=), 1 any other failure */
+        if (r >= 0)
+                return 0;
+        return usage_error ? 2 : config_error ? EX_CONFIG : 1;
 }

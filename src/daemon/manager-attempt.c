@@ -363,6 +363,11 @@ int manager_blinkup(Manager *m, bool clear, uint64_t *ret_attempt_id, sd_bus_err
         uint64_t id = 0, expires_usec;
         int r;
 
+        if (m->stop_when_idle)
+                return sd_bus_error_setf(error, FIXTURE_ERROR_BUSY,
+                                         "The fixture is stopping: attempt %" PRIu64 " ends, then the daemon "
+                                         "exits (SIGQUIT); no new attempt is started.",
+                                         m->attempt_id);
         if (m->state != MANAGER_IDLE || transmitter_busy(m->transmitter))
                 return sd_bus_error_setf(error, FIXTURE_ERROR_BUSY, "Attempt %" PRIu64 " is in progress (%s).",
                                          m->attempt_id, manager_state_to_string(m->state));

@@ -31,6 +31,10 @@ static void button_pressed(Manager *m) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         uint64_t id;
 
+        if (m->stop_when_idle) {
+                log_info("Button pressed while the fixture is stopping: ignored.");
+                return;
+        }
         if (m->state != MANAGER_IDLE) {
                 log_debug("Button pressed while attempt %" PRIu64 " is %s: ignored.", m->attempt_id,
                           manager_state_to_string(m->state));

@@ -92,6 +92,7 @@ struct Manager {
 
         uint64_t watchdog_usec;
         bool stopping;
+        bool stop_when_idle; /* SIGQUIT during an attempt: no new one, exit once it has ended */
 };
 
 /* manager.c */

@@ -71,8 +71,9 @@ void manager_notify_status(Manager *m) {
                                 factory_status_to_string(m->factory_status), m->attempts, m->successes,
                                 m->failures);
         else
-                (void) snprintf(buf, sizeof(buf), "STATUS=Attempt %" PRIu64 ": %s.", m->attempt_id,
-                                manager_state_to_string(m->state));
+                (void) snprintf(buf, sizeof(buf), "STATUS=Attempt %" PRIu64 ": %s%s.", m->attempt_id,
+                                manager_state_to_string(m->state),
+                                m->stop_when_idle ? "; stopping once it has ended" : "");
         (void) sd_notify(false, buf);
 }
 
@@ -81,9 +82,16 @@ void manager_set_state(Manager *m, ManagerState s) {
                 return;
         m->state = s;
         (void) manager_indicator_set(m, IND_BUSY, s != MANAGER_IDLE);
-        (void) manager_indicator_set(m, IND_READY, s == MANAGER_IDLE);
+        (void) manager_indicator_set(m, IND_READY, s == MANAGER_IDLE && !m->stop_when_idle);
         (void) bus_fixture_emit_state_changed(m->bus, m->attempt_id, manager_state_to_string(s));
         (void) bus_fixture_emit_properties_changed(m->bus, "State", NULL);
+        if (s == MANAGER_IDLE && m->stop_when_idle) {
+                /* the end of the attempt SIGQUIT waited for; confirmations still running are
+                 * abandoned as on SIGTERM */
+                log_info("Attempt %" PRIu64 " has ended, stopping.", m->attempt_id);
+                (void) sd_event_exit(m->event, 0);
+                return;
+        }
         manager_notify_status(m);
 }
 
@@ -167,6 +175,7 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
 
         log_info("Received %s, stopping.", strsignal((int) si->ssi_signo));
         m->stopping = true;
+        m->stop_when_idle = false; /* a SIGQUIT before: no longer waited for, the exit is here */
         (void) sd_notify(false, "STOPPING=1");
         if (m->state == MANAGER_BLINKING)
                 transmitter_cancel(m->transmitter);
@@ -174,6 +183,24 @@ static int on_exit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
                 manager_attempt_fail(m, FIXTURE_ERROR_CANCELLED,
                                      "The daemon was stopped during the BlinkUp; the LED is dark.");
         return sd_event_exit(sd_event_source_get_event(s), 0);
+}
+
+/* Stop between attempts: one in progress is finished (its blink is not cut), new ones are
+ * refused, then the loop ends (manager_set_state()). When idle, the same as SIGTERM. */
+static int on_quit_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+
+        if (m->state == MANAGER_IDLE)
+                return on_exit_signal(s, si, userdata);
+        if (m->stop_when_idle)
+                return 0;
+
+        log_info("Received SIGQUIT: stopping once attempt %" PRIu64 " has ended.", m->attempt_id);
+        m->stop_when_idle = true;
+        m->stopping = true; /* no token prefetched any more */
+        (void) sd_notify(false, "STOPPING=1");
+        manager_notify_status(m);
+        return 0;
 }
 
 static int on_reload_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
@@ -190,6 +217,9 @@ static int signals_setup(Manager *m) {
         if (r < 0)
                 return r;
         r = sd_event_add_signal(m->event, NULL, SIGINT, on_exit_signal, m);
+        if (r < 0)
+                return r;
+        r = sd_event_add_signal(m->event, NULL, SIGQUIT, on_quit_signal, m);
         if (r < 0)
                 return r;
         return sd_event_add_signal(m->event, NULL, SIGHUP, on_reload_signal, m);

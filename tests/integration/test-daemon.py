@@ -242,6 +242,86 @@ def case_sigterm_mid_blink(w, srv):
     check(d.events(aid)[-1] == "cancelled", "record: %r" % d.events(aid))
 
 
+def blinking_then_sigquit(d):
+    """Starts an attempt, sends SIGQUIT once it blinks; returns its ID. The frames are slow and
+    repeated (Fast=no, Repeat=2: some 15 s) so that the attempt is still blinking when the signal
+    arrives, however busy the machine is."""
+    wait_for(lambda: d.prop("FactoryStatus") != "unknown", 30, "the start-up factory check")
+    rc, out, err = d.call("BlinkUp")
+    check(rc == 0, "BlinkUp failed: " + err)
+    aid = attempt_id(out)
+    d.wait_signal("StateChanged", lambda a: a[0] == aid and a[1] == "blinking", 30)
+    d.proc.send_signal(signal.SIGQUIT)
+    wait_for(lambda: "Received SIGQUIT: stopping once attempt %d has ended." % aid in d.stderr(), 30,
+             "the log of SIGQUIT during the attempt")
+    return aid
+
+
+def case_sigquit_mid_blink(w, srv):
+    """SIGQUIT while blinking: the attempt goes on to its end (not cancelled), new attempts are
+    refused with Busy and button presses ignored meanwhile, then the daemon exits 0."""
+    srv.reset()
+    d = Daemon(w, srv, extra="[LED]\nFast=no\nRepeat=2\n")
+    try:
+        aid = blinking_then_sigquit(d)
+        p = subprocess.run(["dbus-send", "--session", "--print-reply", "--dest=" + NAME, PATH, NAME + ".BlinkUp"],
+                           capture_output=True, text=True, timeout=60)
+        check(p.returncode != 0 and ERR + "Busy" in p.stderr and "stopping" in p.stderr,
+              "BlinkUp while stopping not refused as Busy: " + p.stdout + p.stderr)
+        d.press("1")
+        time.sleep(0.1)
+        d.press("0")
+        wait_for(lambda: "Button pressed while the fixture is stopping: ignored." in d.stderr(), 30,
+                 "the log of the ignored button press")
+        check(d.proc.poll() is None, "blinkupd exited before the attempt ended")
+        code = d.proc.wait(240)
+        check(code == 0, "exit status %s after SIGQUIT" % code)
+        fin = d.wait_signal("Finished", lambda a: a[0] == aid, 30)
+        # a timing fault (a loaded machine) is still an attempt that ran to its end
+        check(fin[1] is True or fin[2] == ERR + "TimingFault", "Finished: %r" % (fin,))
+        check("Attempt %d has ended, stopping." % aid in d.stderr(), "no log of the end: " + d.stderr()[-600:])
+        events = d.events(aid)
+        check(events[:3] == ["started", "token", "blinked"] and "cancelled" not in events, "record: %r" % events)
+        check(len(d.record()) == len([e for e in d.record() if " attempt=%d " % aid in e]),
+              "another attempt was recorded: %r" % d.record())
+        check(vcd_last_level(d.trace) == "1", "the LED did not end dark")
+        p = subprocess.run([BLINKUPCTL, "history", "--state-dir=" + d.state], capture_output=True, text=True)
+        check(p.returncode == 0 and re.search(r"\b%d\b" % aid, p.stdout), "blinkupctl history: " + p.stdout + p.stderr)
+    finally:
+        d.stop()
+
+
+def case_sigquit_then_sigterm(w, srv):
+    """SIGTERM while SIGQUIT waits for the attempt: cancelled at once, as always."""
+    srv.reset()
+    d = Daemon(w, srv, extra="[LED]\nFast=no\nRepeat=2\n")
+    try:
+        aid = blinking_then_sigquit(d)
+        check(d.proc.poll() is None, "blinkupd exited before the attempt ended")
+        d.proc.send_signal(signal.SIGTERM)
+        code = d.proc.wait(60)
+        check(code == 0, "exit status %s after SIGTERM" % code)
+        check(d.events(aid)[-1] == "cancelled", "record: %r" % d.events(aid))
+        check(vcd_last_level(d.trace) == "1", "the LED did not end dark")
+    finally:
+        d.stop()
+
+
+def case_sigquit_idle(w, srv):
+    """SIGQUIT while idle: the daemon exits 0 at once."""
+    srv.reset()
+    d = Daemon(w, srv)
+    try:
+        wait_for(lambda: d.prop("FactoryStatus") != "unknown", 30, "the start-up factory check")
+        d.proc.send_signal(signal.SIGQUIT)
+        code = d.proc.wait(60)
+        check(code == 0, "exit status %s after SIGQUIT" % code)
+        check("stopping." in d.stderr(), "no log of the stop: " + d.stderr()[-600:])
+        check(d.record() == [], "something was recorded: %r" % d.record())
+    finally:
+        d.stop()
+
+
 def case_record_survives_kill9(w, srv):
     srv.reset()
     d = Daemon(w, srv)

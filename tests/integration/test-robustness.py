@@ -10,13 +10,14 @@ durable record is intact. Areas:
 
   config   bad values, missing sections, duplicate keys, huge lines, binary garbage, unreadable
            and others-readable secret files, drop-ins overriding each other: through
-           `blinkupd --check-config` and through a running daemon's Reload()
+           `blinkupd --check-config` and through a running daemon's Reload(); --check-config and a
+           start on an invalid configuration exit 78 (EX_CONFIG)
   server   every fault of tests/helpers/factory-server.py, a server that never answers, one that
            trickles, one that sends 100 MB, an unresolvable name: through BlinkUp()
   dbus     wrong argument types, clients that disconnect
   dbus-burst  1000 calls while blinking, every one Busy
   gpio     missing chips, a bouncing button (CPU time of the daemon measured)
-  process  SIGTERM / SIGKILL in every state, a read-only and a full state directory
+  process  SIGTERM / SIGKILL / SIGQUIT in every state, a read-only and a full state directory
 
 Each sub-case is counted; the last line is "robustness: cases=N passed=N failed=N skipped=N".
 A skipped sub-case (only: mounting impossible) is reported with its reason, never as passed.
@@ -234,7 +235,7 @@ def config_case(d, dropins, name, files, expect):
             if expect is not None:
                 check(re.search(expect, p.stderr), "no warning matching %r: %s" % (str(expect), p.stderr[-400:]))
         else:
-            check(p.returncode != 0, "--check-config accepted it (exit 0)")
+            check(p.returncode == 78, "--check-config exit status %d, not 78 (EX_CONFIG)" % p.returncode)
             check(re.search(expect, p.stderr), "--check-config stderr does not match %r:\n%s" % (expect, p.stderr[-800:]))
             # every error line names file:line: key (or file: for the joint rules)
             check(re.search(r"blinkupd\.conf(\.d/[^:]+)?(:\d+)?: ", p.stderr), "no file name in: " + p.stderr[-400:])
@@ -279,12 +280,14 @@ def area_config(w, srv):
             with open(os.open(p, os.O_WRONLY | os.O_CREAT, 0o600), "wb") as f:
                 f.write(content.encode() if isinstance(content, str) else content)
         r = subprocess.run([BLINKUPD, "--check-config", "--config=" + p], capture_output=True, text=True, timeout=30)
-        check(r.returncode != 0, "--check-config accepted it")
+        check(r.returncode == 78, "--check-config exit status %d, not 78 (EX_CONFIG)" % r.returncode)
         check(re.search(expect, r.stderr), "stderr does not match %r: %s" % (expect, r.stderr[-600:]))
-        # and the daemon does not start on it, with the same message
+        # and the daemon does not start on it, with the same message, and says what to do next
         r = subprocess.run([BLINKUPD, "--user-bus", "--config=" + p], capture_output=True, text=True, timeout=30)
-        check(r.returncode != 0, "blinkupd started on it")
+        check(r.returncode == 78, "blinkupd exit status %d on it, not 78 (EX_CONFIG)" % r.returncode)
         check(re.search(expect, r.stderr), "blinkupd stderr does not match %r: %s" % (expect, r.stderr[-600:]))
+        check(p in r.stderr and "blinkupd --check-config --config=" + p in r.stderr,
+              "no hint naming the file and --check-config: " + r.stderr[-600:])
         check(not name_owned(NAME), "the bus name is owned")
 
     sub("config/main-no-sections", main_file, "# nothing here\n", r"Line: not set|URL: not set")
@@ -645,7 +648,7 @@ def area_gpio(w, srv):
                                                         tempfile.mkdtemp(dir=w), extra))
         t0 = time.monotonic()
         r = subprocess.run([BLINKUPD, "--user-bus", "--config=" + p], capture_output=True, text=True, timeout=30)
-        check(r.returncode != 0, "blinkupd started without its line")
+        check(r.returncode == 1, "exit status %d without its line, not 1" % r.returncode)
         for word in words:
             check(word in r.stderr, "the message does not name %r: %s" % (word, r.stderr.strip()[-400:]))
         check(time.monotonic() - t0 < 10, "refusing took %.1f s" % (time.monotonic() - t0))
@@ -749,8 +752,17 @@ def kill_in_state(w, srv, sig, state):
             d.wait_signal("Finished", lambda a: a[0] == aid, 20)
         frames_before = trace_lines(d)
         d.proc.send_signal(sig)
-        code = d.proc.wait(15)
-        if sig == signal.SIGTERM:
+        # SIGQUIT lets the attempt run to its end: server timeouts and retries, a slow frame
+        code = d.proc.wait(240 if sig == signal.SIGQUIT else 15)
+        if sig == signal.SIGQUIT:
+            check(code == 0, "exit status %s after SIGQUIT" % code)
+            check(vcd_last_level(d.trace) in (None, "1"), "the LED is not dark after SIGQUIT")
+            if state != "idle":
+                events = d.events(aid)
+                check("cancelled" not in events and events[-1] in ("blinked", "failed"),
+                      "record after SIGQUIT: %r" % events)
+                check("Attempt %d has ended, stopping." % aid in d.stderr(), "no log of the attempt's end")
+        elif sig == signal.SIGTERM:
             check(code == 0, "exit status %s after SIGTERM" % code)
             check(vcd_last_level(d.trace) in (None, "1"), "the LED is not dark after SIGTERM")
             if state != "idle":
@@ -908,6 +920,7 @@ def area_process(w, srv):
     for state in ("idle", "verifying", "requesting-token", "blinking"):
         sub("process/sigterm-" + state, kill_in_state, w, srv, signal.SIGTERM, state)
         sub("process/sigkill-" + state, kill_in_state, w, srv, signal.SIGKILL, state)
+        sub("process/sigquit-" + state, kill_in_state, w, srv, signal.SIGQUIT, state)
     sub("process/state-dir-read-only-at-start", state_dir_read_only_at_start, w, srv)
     sub("process/state-dir-goes-read-only", state_dir_case, w, srv, "read-only")
     sub("process/state-dir-goes-read-only-mid-attempt", state_dir_case, w, srv, "read-only-mid-attempt")

@@ -73,7 +73,7 @@ fi
 # what the daemon relies on, and what would break it
 for want in 'Type=notify' 'NotifyAccess=main' 'User=blinkupd' 'Group=blinkup' 'SupplementaryGroups=blinkupd gpio' \
         'DevicePolicy=closed' 'DeviceAllow=char-gpiochip rw' 'StateDirectory=blinkupd' \
-        'BusName=org.blinkupd.Fixture1' 'CapabilityBoundingSet='; do
+        'BusName=org.blinkupd.Fixture1' 'CapabilityBoundingSet=' 'RestartPreventExitStatus=78'; do
         if grep -qx -- "$want" "$unit"; then ok "unit has $want"; else bad "unit lacks $want"; fi
 done
 for key in LimitRTPRIO LimitMEMLOCK WatchdogSec ExecReload; do

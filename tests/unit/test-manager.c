@@ -97,6 +97,7 @@ static void setup(void) {
         ck_assert_int_eq(sigemptyset(&ss), 0);
         ck_assert_int_eq(sigaddset(&ss, SIGTERM), 0);
         ck_assert_int_eq(sigaddset(&ss, SIGINT), 0);
+        ck_assert_int_eq(sigaddset(&ss, SIGQUIT), 0);
         ck_assert_int_eq(sigaddset(&ss, SIGHUP), 0);
         ck_assert_int_eq(sigprocmask(SIG_BLOCK, &ss, NULL), 0);
 
@@ -315,6 +316,59 @@ START_TEST(test_cancel_before_the_led) {
 }
 END_TEST
 
+/* Runs the loop until a start is refused because the fixture is stopping (SIGQUIT, pending
+ * until sd-event reads it): true, or false when it never is. */
+static bool stopping_refused(void) {
+        for (unsigned i = 0; i < 50; i++) {
+                _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+                uint64_t id = 0;
+
+                ck_assert_int_lt(manager_blinkup(manager, false, &id, &error), 0);
+                ck_assert_str_eq(error.name, FIXTURE_ERROR_BUSY);
+                if (strstr(error.message, "stopping"))
+                        return true;
+                ck_assert_int_ge(sd_event_run(event, 100 * 1000), 0);
+        }
+        return false;
+}
+
+START_TEST(test_sigquit_waits_for_the_attempt) {
+        uint64_t id = blinkup();
+        int code = -1;
+
+        answer(FAKE_FACTORY_VERIFY, FACTORY_OK, NULL);
+        ck_assert_int_eq(kill(getpid(), SIGQUIT), 0);
+        ck_assert(stopping_refused());
+        ck_assert_int_eq(sd_event_get_exit_code(event, &code), -ENODATA); /* not yet */
+
+        /* the attempt goes on to its end, not cancelled */
+        ck_assert_int_eq(info().state, MANAGER_REQUESTING_TOKEN);
+        answer(FAKE_FACTORY_ENROLL, FACTORY_OK, NULL);
+        ck_assert_int_eq(info().state, MANAGER_BLINKING);
+        ck_assert(stopping_refused());
+        run_until_idle();
+        ck_assert_uint_eq(info().successes, 1);
+        check_record(id, "started,token,blinked", "clean", "yes");
+
+        /* then the loop is told to end, with 0 */
+        ck_assert_int_eq(sd_event_get_exit_code(event, &code), 0);
+        ck_assert_int_eq(code, 0);
+}
+END_TEST
+
+START_TEST(test_sigquit_idle) {
+        int code = -1;
+
+        ck_assert_int_eq(kill(getpid(), SIGQUIT), 0);
+        for (unsigned i = 0; sd_event_get_exit_code(event, &code) == -ENODATA; i++) {
+                ck_assert_uint_lt(i, 50); /* a hang guard */
+                ck_assert_int_ge(sd_event_run(event, 100 * 1000), 0);
+        }
+        ck_assert_int_eq(code, 0);
+        ck_assert_uint_eq(info().attempts, 0);
+}
+END_TEST
+
 static Suite *manager_suite(void) {
         Suite *s = suite_create("manager");
         TCase *tc = tcase_create("attempt");
@@ -328,6 +382,8 @@ static Suite *manager_suite(void) {
         tcase_add_test(tc, test_timeout);
         tcase_add_test(tc, test_busy_then_cancel_blinking);
         tcase_add_test(tc, test_cancel_before_the_led);
+        tcase_add_test(tc, test_sigquit_waits_for_the_attempt);
+        tcase_add_test(tc, test_sigquit_idle);
         suite_add_tcase(s, tc);
         return s;
 }
