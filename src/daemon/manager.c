@@ -198,7 +198,8 @@ static int on_quit_signal(sd_event_source *s, const struct signalfd_siginfo *si,
         log_info("Received SIGQUIT: stopping once attempt %" PRIu64 " has ended.", m->attempt_id);
         m->stop_when_idle = true;
         m->stopping = true; /* no token prefetched any more */
-        (void) sd_notify(false, "STOPPING=1");
+        /* No STOPPING=1 yet: systemd would start the unit's stop timeout (TimeoutStopSec=) and
+         * could kill a long attempt; it is sent once the loop has ended. STATUS= says why. */
         manager_notify_status(m);
         return 0;
 }

@@ -1038,17 +1038,19 @@ step users st_users
 step journal st_journal
 step gpio-sim-module st_gpio_sim_module
 step gpio-sim-chip st_gpio_sim_chip
+# the packages first: the chip exists, so the install's udev rule must be applied at once
+step package-install st_package_install
 if [ -n "${CHIP:-}" ]; then
         step led-trace st_led_trace
         step button-edge st_button_edge
         step decode-replay st_decode_replay
 fi
-step package-install st_package_install
 if [ -n "${CHIP:-}" ] && [ -x "$SBINDIR/blinkupd" ]; then
         step line-not-found st_line_not_found
         step daemon-start st_daemon_start
         step blinkup-root st_blinkup_root
         step package-upgrade st_package_upgrade
+        step autopkgtest-smoke st_autopkgtest_smoke
         step button-attempt st_button_attempt
         step indicators st_indicators
         step access-denied st_access_denied
