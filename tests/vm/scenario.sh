@@ -1061,6 +1061,7 @@ if [ -n "${CHIP:-}" ] && [ -x "$SBINDIR/blinkupd" ]; then
         step record-journal st_record_journal
         step package-remove st_package_remove
         step package-purge st_package_purge
+        step package-preseeded st_package_preseeded
 fi
 # Ad-hoc steps: BLINKUPD_VM_EXTRA=FILE on the host (tests/vm/run) puts FILE here as extra.sh;
 # it can define st_* functions and call step, like this file.

@@ -20,6 +20,8 @@
 #                     decision, debian/blinkupd.README.Debian), and nothing else of the package
 #                     left on the file system (compared with a listing made before the install,
 #                     as piuparts does)
+#   package-preseeded the configuration written before the install (a drop-in): the install
+#                     enables and starts the service; purged again
 
 DEBS_DIR=$VMTEST_DIR/debs
 
@@ -205,3 +207,25 @@ st_package_purge() {
         [ -z "$extra" ] || fail "left on the file system after the purge: $(tr '\n' ' ' <<<"$extra")"
         [ -z "$missing" ] || fail "gone after the install and the purge: $(tr '\n' ' ' <<<"$missing")"
 }
+
+# A board prepared before the package (an SD card image with the line's configuration as a
+# drop-in): the install enables and starts the service at once. Purged again at the end.
+st_package_preseeded() {
+        local out
+        write_config
+        # the line's settings as a drop-in: blinkupd.conf itself is the package's conffile
+        mv /etc/blinkupd/blinkupd.conf /etc/blinkupd/blinkupd.conf.d/10-line.conf
+        run ls -l /etc/blinkupd /etc/blinkupd/blinkupd.conf.d
+        out=$(apt_install new 2>&1) || { echo "$out"; fail "apt-get install on the preseeded board failed"; }
+        echo "$out" | sed -n '/^Setting up blinkup/,$p'
+        grep -q 'not enabled or started' <<<"$out" && fail "the complete configuration was taken as incomplete"
+        expect_eq "$(systemctl is-enabled blinkupd)" enabled "systemctl is-enabled (preseeded)"
+        expect_eq "$(systemctl is-active blinkupd)" active "systemctl is-active (preseeded)"
+        wait_state idle 60
+        wait_for 30 sh -c "busctl --system get-property ${BUS_DEST[*]} FactoryStatus | grep -qx 's \"verified\"'" ||
+                fail "FactoryStatus is $(bus_prop FactoryStatus)"
+        run apt-get purge -y -q blinkupd blinkupctl >/dev/null || fail "apt-get purge failed"
+        expect_eq "$(systemctl is-active blinkupd 2>&1 || true)" inactive "systemctl is-active after the purge"
+        [ ! -e /etc/blinkupd ] || fail "/etc/blinkupd is still there after the purge"
+}
+
