@@ -747,6 +747,23 @@ st_blinkup_root() {
 prop_value() { # prop_value NAME: the bare value of a property (t 3 -> 3, s "idle" -> idle)
         bus_prop "$1" | sed -e 's/^[a-z]* //' -e 's/^"\(.*\)"$/\1/'
 }
+led_lit_wait() { # until State is blinking, then until the LED has been seen lit
+        # (State polled faster than wait_state: the frame lasts a few seconds; the LED read
+        # with the shell's read, no process started: under a busy host the frame may start
+        # well after State=blinking)
+        local v="" dark end
+        dark=$(led_dark_level)
+        WAIT_INTERVAL=0.3 wait_for 60 sh -c "busctl --system get-property ${BUS_DEST[*]} State | grep -qx 's \"blinking\"'" ||
+                fail "State did not become blinking (it is $(bus_prop State 2>&1))"
+        end=$((SECONDS + 60))
+        while [ "$SECONDS" -lt "$end" ]; do
+                read -r v <"$(sim_attr led value)"
+                [ "$v" = "$dark" ] || return 0
+                sleep 0.02
+        done
+        fail "the LED was never seen lit within 60 s of State=blinking"
+}
+
 # dbus_call_as USER METHOD: the method called as USER with dbus-send, which (unlike busctl)
 # prints the D-Bus error name; the output with "Error <name>: <message>" on failure
 dbus_call_as() {
@@ -894,19 +911,8 @@ st_stop_mid_blink() {
         id=$(bus_call BlinkUp | sed -n 's/^t \([0-9]*\)$/\1/p')
         [ -n "$id" ] || fail "BlinkUp returned no attempt id"
         echo "attempt $id"
-        # polled faster than wait_state: the frame lasts a few seconds
-        WAIT_INTERVAL=0.3 wait_for 60 sh -c "busctl --system get-property ${BUS_DEST[*]} State | grep -qx 's \"blinking\"'" ||
-                fail "State did not become blinking (it is $(bus_prop State 2>&1))"
-        # into the frame: until the LED has been seen lit (read with the shell's read, no
-        # process started; under a busy host the frame may start well after State=blinking),
-        # then a moment more
-        local v="" end=$((SECONDS + 60))
-        while [ "$SECONDS" -lt "$end" ]; do
-                read -r v <"$(sim_attr led value)"
-                [ "$v" = "$dark" ] || break
-                sleep 0.02
-        done
-        [ "$v" != "$dark" ] || fail "the LED was never seen lit within 60 s of State=blinking"
+        # into the frame, then a moment more
+        led_lit_wait
         sleep 0.3
         run systemctl stop blinkupd || fail "systemctl stop blinkupd failed"
         trace_stop "$WORK/stop.trace"

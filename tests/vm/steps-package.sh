@@ -37,19 +37,6 @@ fs_listing() {
                 -o -path /etc/ld.so.cache -o -path /usr/lib/python3 \) -prune -o -print | sort >"$1"
 }
 
-led_lit_wait() { # until the LED has been seen lit (read with the shell: no process started)
-        local v="" dark end=$((SECONDS + 60))
-        dark=$(led_dark_level)
-        WAIT_INTERVAL=0.3 wait_for 60 sh -c "busctl --system get-property ${BUS_DEST[*]} State | grep -qx 's \"blinking\"'" ||
-                fail "State did not become blinking (it is $(bus_prop State 2>&1))"
-        while [ "$SECONDS" -lt "$end" ]; do
-                read -r v <"$(sim_attr led value)"
-                [ "$v" = "$dark" ] || return 0
-                sleep 0.02
-        done
-        fail "the LED was never seen lit within 60 s of State=blinking"
-}
-
 st_package_install() {
         local out
         fs_listing "$WORK/fs-before.list"
@@ -96,7 +83,7 @@ upgrade_mid_blink() {
         UPGRADE_ID=$id
         led_lit_wait
         echo "+ apt-get install ./blinkupd_${DEB_VERSION}_amd64.deb ./blinkupctl_${DEB_VERSION}_amd64.deb (the LED is blinking)"
-        (cd "$DEBS_DIR/new" && apt-get install -y -q ./blinkupd_*.deb ./blinkupctl_*.deb) >"$WORK/apt-upgrade.log" 2>&1 &
+        apt_install new >"$WORK/apt-upgrade.log" 2>&1 &
         APT_PID=$!
 }
 
