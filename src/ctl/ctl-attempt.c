@@ -336,7 +336,7 @@ int ctl_cancel(int argc, char *argv[]) {
                                  "Usage: blinkupctl cancel\n\n"
                                  "Stop the attempt in progress; the LED goes dark at once. Succeeds when "
                                  "idle.\n",
-                                 argc, argv);
+                                 argc, argv, NULL);
         if (r <= 0)
                 return ctl_parse_exit_status(r);
         if (ctl_bus_open(&bus) < 0)

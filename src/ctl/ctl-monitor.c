@@ -321,7 +321,7 @@ int ctl_monitor(int argc, char *argv[]) {
                                  "Print blinkupd's signals as they arrive, one line each, until interrupted:\n"
                                  "StateChanged, Finished, Confirmed, PropertiesChanged and NameOwnerChanged\n"
                                  "(blinkupd starting or stopping).\n",
-                                 argc, argv);
+                                 argc, argv, NULL);
         if (r <= 0)
                 return ctl_parse_exit_status(r);
 
