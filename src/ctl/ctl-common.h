@@ -19,6 +19,8 @@ enum {
         ARG_TIMEOUT,
         ARG_STATE_DIR,
         ARG_JSON,
+        ARG_SERIAL,
+        ARG_OPERATOR,
 };
 
 bool ctl_user_bus(void);

@@ -26,6 +26,7 @@ typedef struct Attempt {
         uint64_t started_usec;
         bool have_started, have_timing;
         char *kind;
+        char *serial, *operator; /* NULL: the started line has none */
         char *outcome; /* the latest event */
         char *device_id;
         char *token_id, *plan_id;
@@ -46,6 +47,8 @@ static void history_done(History *h) {
         for (size_t i = 0; i < h->n_attempts; i++) {
                 Attempt *a = h->attempts + i;
                 free(a->kind);
+                free(a->serial);
+                free(a->operator);
                 free(a->outcome);
                 free(a->device_id);
                 free(a->token_id);
@@ -140,6 +143,10 @@ static int attempt_apply(History *h, Attempt *a, const RecordLine *l) {
                 a->have_started = true;
                 a->started_usec = l->timestamp_usec;
                 h->n_started++;
+                if ((v = record_line_get(l, "serial")) && (r = free_and_strdup(&a->serial, v)) < 0)
+                        return r;
+                if ((v = record_line_get(l, "operator")) && (r = free_and_strdup(&a->operator, v)) < 0)
+                        return r;
                 return set_once(&a->kind, record_line_get(l, "kind"));
         }
         if (streq(l->event, RECORD_EVENT_BLINKED) && !a->have_timing) {
@@ -302,6 +309,23 @@ static void attempt_print_error(const Attempt *a) {
         }
 }
 
+/* The unit and its operator, when the started line names them: a line of their own under the
+ * attempt's, so that the table's columns stay as they are. */
+static void attempt_print_identity(const Attempt *a) {
+        if (!a->serial && !a->operator)
+                return;
+        fputs("         ", stdout);
+        if (a->serial) {
+                fputs("serial ", stdout);
+                print_clean(stdout, a->serial);
+        }
+        if (a->operator) {
+                fputs(a->serial ? "  operator " : "operator ", stdout);
+                print_clean(stdout, a->operator);
+        }
+        putchar('\n');
+}
+
 static void attempt_print(const Attempt *a, size_t device_width) {
         char ts[RECORD_TIMESTAMP_MAX], max[FORMAT_NS_MAX], p99[FORMAT_NS_MAX], edges[24];
 
@@ -322,6 +346,7 @@ static void attempt_print(const Attempt *a, size_t device_width) {
                a->have_timing ? format_ns(p99, a->p99_lateness_ns) : "-");
         attempt_print_error(a);
         putchar('\n');
+        attempt_print_identity(a);
 }
 
 static void attempt_json_timing(JsonOut *j, const char *key, uint64_t v, bool have) {
@@ -338,6 +363,8 @@ static void attempt_print_json(JsonOut *j, const Attempt *a) {
         json_begin_object(j);
         json_field_unsigned(j, "attempt_id", a->id);
         json_field_string(j, "kind", a->kind);
+        json_field_string(j, "serial", a->serial);
+        json_field_string(j, "operator", a->operator);
         json_field_string(j, "started_at", record_format_timestamp(ts, a->started_usec));
         json_field_unsigned(j, "started_at_usec", a->started_usec);
         json_field_string(j, "outcome", attempt_outcome(a));
