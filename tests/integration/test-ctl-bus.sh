@@ -349,10 +349,11 @@ import datetime
 got = [(v["attempt_id"], v["kind"], v["outcome"], v["device_id"], v["error_name"], v["message"], v["edges"])
        for v in values]
 assert got == '"$history_want"', got
-keys = ["attempt_id", "kind", "started_at", "started_at_usec", "outcome", "device_id", "token_id", "plan_id",
+keys = ["attempt_id", "kind", "serial", "operator", "started_at", "started_at_usec", "outcome", "device_id", "token_id", "plan_id",
         "error_name", "message", "edges", "frames", "max_lateness_ns", "p99_lateness_ns", "clean"]
 for v in values:
     assert list(v) == keys, v
+    assert v["serial"] is None and v["operator"] is None, v  # plain BlinkUp and Clear
     t = datetime.datetime.fromtimestamp(v["started_at_usec"] // 1000000, datetime.timezone.utc)
     assert v["started_at"] == t.strftime("%Y-%m-%dT%H:%M:%S") + ".%06dZ" % (v["started_at_usec"] % 1000000), v
     timing = (v["frames"], v["max_lateness_ns"], v["p99_lateness_ns"], v["clean"])
@@ -368,7 +369,7 @@ assert len(lines) == 10 and all(json.loads(l) == v for l, v in zip(lines, values
 fi
 if run "history --json=pretty" 0 "$ctl" history --state-dir="$tmp/state" --json=pretty; then
         json_check "history --json=pretty" "$history_check
-assert len(text.splitlines()) == 10 * 17, text"
+assert len(text.splitlines()) == 10 * 19, text"
 fi
 if run "history --json -n 2" 0 "$ctl" history -n 2 --state-dir="$tmp/state" --json; then
         json_check "history --json -n 2" 'assert [v["attempt_id"] for v in values] == [15, 16], values'
@@ -418,6 +419,73 @@ v, = values
 assert v["message"] == "caf\u00e9 \"q\" \\ \x01\tend \ufffd", repr(v["message"])
 assert v["started_at"] == "2026-11-24T03:10:00.123456Z" and v["started_at_usec"] == 1795489800123456, v
 assert "\\u0001\\u0009end \ufffd\"" in text, text
+'
+fi
+
+# ---- blinkup --serial and --operator: BlinkUpWithOptions, on a fake recording into $tmp/ident ----
+for args in "--serial=SN 1" "--serial=" "--operator= alice" "--operator=$(printf 'a\tb')" \
+            "--serial=$(printf '%065d' 0)"; do
+        if run "usage: blinkup $args" 2 "$ctl" --user-bus blinkup "$args" && [ ! -s "$tmp/out" ]; then
+                ok "usage: blinkup $args"
+        fi
+done
+if run "usage: --serial message" 2 "$ctl" --user-bus blinkup --serial="SN 1"; then
+        err_is "usage: --serial message" "blinkupctl blinkup: --serial: a space at byte 2; a serial number has none"
+fi
+if run "usage: clear --serial" 2 "$ctl" --user-bus clear --serial=SN1; then
+        err_is "usage: clear --serial" "blinkupctl clear: --serial: a clear frame is for no particular unit"
+fi
+mkdir "$tmp/ident"
+"$fake" --state-dir="$tmp/ident" >"$tmp/fake2.out" 2>"$tmp/fake2.err" &
+fake_pid=$!
+if ! wait_for "$tmp/fake2.out" READY; then
+        bad "fake-fixture did not start again: $(cat "$tmp/fake2.err")"
+        exit 1
+fi
+outcome no-confirm # no confirmation racing with the history below
+prop() { busctl --user get-property org.blinkupd.Fixture1 /org/blinkupd/Fixture1 org.blinkupd.Fixture1 "$1"; }
+if run "blinkup --serial" 0 "$ctl" --user-bus blinkup --serial=SN123 --wait; then
+        out_has "blinkup --serial" "Attempt 7: BlinkUp sent."
+fi
+[ "$(prop LastSerial) $(prop LastOperator)" = 's "SN123" s ""' ] && ok "LastSerial" || bad "LastSerial: $(prop LastSerial) $(prop LastOperator)"
+if run "blinkup --serial --operator" 0 "$ctl" --user-bus blinkup --serial=SN-2/B --operator="Zoë Smith" --wait; then
+        out_has "blinkup --serial --operator" "Attempt 8: BlinkUp sent."
+fi
+# busctl escapes what is not ASCII when its output is not a terminal
+[ "$(prop LastOperator)" = 's "Zo\303\253 Smith"' ] && ok "LastOperator" || bad "LastOperator: $(prop LastOperator)"
+run "blinkup --operator" 0 "$ctl" --user-bus blinkup --operator=alice --wait
+run "blinkup, plain" 0 "$ctl" --user-bus blinkup --wait
+[ "$(prop LastSerial) $(prop LastOperator)" = 's "" s ""' ] && ok "plain BlinkUp: no LastSerial" || bad "plain BlinkUp: $(prop LastSerial) $(prop LastOperator)"
+if busctl --user call org.blinkupd.Fixture1 /org/blinkupd/Fixture1 org.blinkupd.Fixture1 BlinkUpWithOptions \
+        'a{sv}' 1 colour s red >"$tmp/out" 2>"$tmp/err"; then
+        bad "fake: unknown option accepted"
+else
+        grep -qF 'Unknown option "colour"' "$tmp/err" && ok "fake: unknown option refused" || bad "fake: unknown option: $(cat "$tmp/err")"
+fi
+for want in ' attempt=7 event=started kind=factory serial=SN123 crc=' \
+             ' attempt=8 event=started kind=factory serial=SN-2/B operator="Zo\xc3\xab Smith" crc=' \
+             ' attempt=9 event=started kind=factory operator=alice crc=' \
+             ' attempt=10 event=started kind=factory crc='; do
+        grep -qF -- "$want" "$tmp/ident/attempts.log" && ok "record:$want" || bad "record lacks '$want': $(cat "$tmp/ident/attempts.log")"
+done
+if run "history, identity" 0 "$ctl" history --state-dir="$tmp/ident"; then
+        sed 's/20[0-9][0-9]-[01][0-9]-[0-3][0-9]T[0-2][0-9]:[0-5][0-9]:[0-6][0-9]Z/YYYY-MM-DDTHH:MM:SSZ/' "$tmp/out" >"$tmp/got"
+        cat >"$tmp/want" <<'EOF'
+ATTEMPT  STARTED (UTC)         KIND     OUTCOME       DEVICE   EDGES    MAX LATE    P99 LATE  ERROR
+      7  YYYY-MM-DDTHH:MM:SSZ  factory  blinked       -          212     51.2 us     40.0 us  -
+         serial SN123
+      8  YYYY-MM-DDTHH:MM:SSZ  factory  blinked       -          212     51.2 us     40.0 us  -
+         serial SN-2/B  operator Zo\xc3\xab Smith
+      9  YYYY-MM-DDTHH:MM:SSZ  factory  blinked       -          212     51.2 us     40.0 us  -
+         operator alice
+     10  YYYY-MM-DDTHH:MM:SSZ  factory  blinked       -          212     51.2 us     40.0 us  -
+EOF
+        if diff -u "$tmp/want" "$tmp/got"; then ok "history: serial and operator"; else bad "history: serial and operator"; fi
+fi
+if run "history --json, identity" 0 "$ctl" history --state-dir="$tmp/ident" --json; then
+        json_check "history --json: serial and operator" '
+got = [(v["attempt_id"], v["serial"], v["operator"]) for v in values]
+assert got[:4] == [(7, "SN123", None), (8, "SN-2/B", "Zo\u00eb Smith"), (9, None, "alice"), (10, None, None)], got
 '
 fi
 
