@@ -64,7 +64,8 @@ EXTRA_DIST += tests/integration/check-interface.py
 
 # ---- unit tests: one program per module ----
 unit_lib_tests = tests/unit/test-frame tests/unit/test-waveform tests/unit/test-conf \
-	tests/unit/test-record tests/unit/test-record-fs tests/unit/test-secret
+	tests/unit/test-record tests/unit/test-record-fs tests/unit/test-secret tests/unit/test-json-out \
+	tests/unit/test-identity
 unit_daemon_tests = tests/unit/test-gpio-chips tests/unit/test-gpio-sim tests/unit/test-gpiod-errors \
 	tests/unit/test-transmitter tests/unit/test-manager
 unit_https_tests = tests/unit/test-factory-json tests/unit/test-factory-client
@@ -91,6 +92,15 @@ tests_unit_test_secret_SOURCES = tests/unit/test-secret.c
 tests_unit_test_secret_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_secret_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_secret_LDADD = $(LIB_LIBS) $(TEST_LIBS)
+# blinkupctl's JSON writer, from src/ctl/libctl.a
+tests_unit_test_json_out_SOURCES = tests/unit/test-json-out.c
+tests_unit_test_json_out_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_json_out_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_json_out_LDADD = src/ctl/libctl.a $(LIB_LIBS) $(TEST_LIBS)
+tests_unit_test_identity_SOURCES = tests/unit/test-identity.c
+tests_unit_test_identity_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_identity_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_identity_LDADD = $(LIB_LIBS) $(TEST_LIBS)
 tests_unit_test_record_SOURCES = tests/unit/test-record.c tests/unit/test-record-util.h
 tests_unit_test_record_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_record_CFLAGS = $(TEST_CFLAGS)

@@ -10,6 +10,7 @@
 #include "bus-names.h"
 #include "ctl-bus.h"
 #include "ctl-common.h"
+#include "identity.h"
 #include "macro.h"
 #include "string-util.h"
 #include "time-util.h"
@@ -21,6 +22,7 @@ typedef struct AttemptArgs {
         bool wait;
         bool confirm;
         uint64_t timeout_usec; /* 0: wait for ever */
+        const char *serial, *operator; /* NULL: not given; either makes it BlinkUpWithOptions */
 } AttemptArgs;
 
 /* What the signals said about one attempt. */
@@ -205,14 +207,19 @@ static void attempt_help(bool clear) {
                        "  --timeout=SEC   give up waiting after SEC seconds (default %d, 0: never)\n",
                        WAIT_TIMEOUT_DEFAULT_SEC);
         else
-                printf("Usage: blinkupctl blinkup [--wait [--confirm]] [--timeout=SEC]\n\n"
+                printf("Usage: blinkupctl blinkup [--serial=S] [--operator=O] [--wait [--confirm]] "
+                       "[--timeout=SEC]\n\n"
                        "Start a factory BlinkUp and print its attempt ID.\n\n"
+                       "  --serial=S      the serial number printed on the unit (1..%d bytes, no\n"
+                       "                  space), kept in the record with the attempt\n"
+                       "  --operator=O    who runs the fixture (1..%d bytes, spaces only between\n"
+                       "                  words), kept in the record with the attempt\n"
                        "  --wait          wait until the frame was sent (or the attempt failed)\n"
                        "  --confirm       with --wait: also wait until the factory server confirms\n"
                        "                  that the device enrolled (or confirmation fails)\n"
                        "  --timeout=SEC   give up waiting after SEC seconds (default %d, 0: never)\n\n"
                        "Exit status with --wait: 0 on success, 1 on failure (the error on stderr).\n",
-                       WAIT_TIMEOUT_DEFAULT_SEC);
+                       IDENTITY_VALUE_MAX, IDENTITY_VALUE_MAX, WAIT_TIMEOUT_DEFAULT_SEC);
 }
 
 static int parse_timeout(const char *verb, const char *s, uint64_t *ret_usec) {
@@ -226,6 +233,24 @@ static int parse_timeout(const char *verb, const char *s, uint64_t *ret_usec) {
         return 0;
 }
 
+/* --serial or --operator into *ret, checked as blinkupd checks it: 0, or -EINVAL after saying why. */
+static int parse_identity(const AttemptArgs *args, const char *key, const char *value, const char **ret) {
+        ErrorText e = {};
+
+        if (args->clear) {
+                fprintf(stderr, "blinkupctl clear: --%s: a clear frame is for no particular unit\n", key);
+                return -EINVAL;
+        }
+        if (identity_check(key, value, &e) < 0) {
+                fputs("blinkupctl blinkup: --", stderr); /* the message starts with the key */
+                print_clean(stderr, e.message);
+                fputc('\n', stderr);
+                return -EINVAL;
+        }
+        *ret = value;
+        return 0;
+}
+
 /* args->clear says which verb it is; returns as the verbs' parsers do. */
 static int attempt_parse_argv(int argc, char *argv[], AttemptArgs *args) {
         static const struct option options[] = {
@@ -234,6 +259,8 @@ static int attempt_parse_argv(int argc, char *argv[], AttemptArgs *args) {
                 { "wait", no_argument, NULL, ARG_WAIT },
                 { "confirm", no_argument, NULL, ARG_CONFIRM },
                 { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                { "serial", required_argument, NULL, ARG_SERIAL },
+                { "operator", required_argument, NULL, ARG_OPERATOR },
                 {},
         };
         const char *verb = args->clear ? "clear" : "blinkup";
@@ -263,6 +290,13 @@ static int attempt_parse_argv(int argc, char *argv[], AttemptArgs *args) {
                         if (r < 0)
                                 return r;
                         break;
+                case ARG_SERIAL:
+                case ARG_OPERATOR:
+                        r = parse_identity(args, c == ARG_SERIAL ? IDENTITY_KEY_SERIAL : IDENTITY_KEY_OPERATOR,
+                                           optarg, c == ARG_SERIAL ? &args->serial : &args->operator);
+                        if (r < 0)
+                                return r;
+                        break;
                 default:
                         return -EINVAL; /* getopt said why */
                 }
@@ -274,13 +308,23 @@ static int attempt_parse_argv(int argc, char *argv[], AttemptArgs *args) {
         return 1;
 }
 
-/* Calls BlinkUp or Clear: the new attempt's ID, or -errno after saying why not. */
-static int attempt_call(sd_bus *bus, const char *method, uint64_t *ret_id) {
+/* Calls BlinkUp, BlinkUpWithOptions (with --serial or --operator) or Clear: the new attempt's
+ * ID, or -errno after saying why not. */
+static int attempt_call(sd_bus *bus, const AttemptArgs *args, uint64_t *ret_id) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *method = args->clear ? "Clear" : "BlinkUp";
         uint64_t id;
         int r;
 
-        r = ctl_bus_call(bus, FIXTURE_INTERFACE, method, &reply, NULL);
+        if (args->serial && args->operator)
+                r = ctl_bus_call(bus, FIXTURE_INTERFACE, method = "BlinkUpWithOptions", &reply, "a{sv}", 2,
+                                 IDENTITY_KEY_SERIAL, "s", args->serial, IDENTITY_KEY_OPERATOR, "s", args->operator);
+        else if (args->serial || args->operator)
+                r = ctl_bus_call(bus, FIXTURE_INTERFACE, method = "BlinkUpWithOptions", &reply, "a{sv}", 1,
+                                 args->serial ? IDENTITY_KEY_SERIAL : IDENTITY_KEY_OPERATOR, "s",
+                                 args->serial ?: args->operator);
+        else
+                r = ctl_bus_call(bus, FIXTURE_INTERFACE, method, &reply, NULL);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(reply, "t", &id);
@@ -309,7 +353,7 @@ static int start_attempt(int argc, char *argv[], bool clear) {
         w.confirm = args.confirm;
         if (args.wait && waiter_subscribe(&w, bus) < 0)
                 return CTL_EXIT_FAILURE;
-        if (attempt_call(bus, clear ? "Clear" : "BlinkUp", &w.id) < 0)
+        if (attempt_call(bus, &args, &w.id) < 0)
                 return CTL_EXIT_FAILURE;
         if (!args.wait) {
                 printf("Attempt %" PRIu64 " started.\n", w.id);
@@ -336,7 +380,7 @@ int ctl_cancel(int argc, char *argv[]) {
                                  "Usage: blinkupctl cancel\n\n"
                                  "Stop the attempt in progress; the LED goes dark at once. Succeeds when "
                                  "idle.\n",
-                                 argc, argv);
+                                 argc, argv, NULL);
         if (r <= 0)
                 return ctl_parse_exit_status(r);
         if (ctl_bus_open(&bus) < 0)

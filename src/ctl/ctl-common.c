@@ -39,8 +39,22 @@ int ctl_no_arguments(const char *verb, int argc, char *argv[]) {
         return 0;
 }
 
-int ctl_parse_plain_verb(const char *verb, const char *help, int argc, char *argv[]) {
+int ctl_parse_json(const char *verb, const char *arg, JsonMode *ret) {
+        if (arg && streq(arg, "help")) {
+                puts("short\npretty\noff");
+                return 0;
+        }
+        if (json_mode_from_string(arg, ret) < 0) {
+                fprintf(stderr, "blinkupctl %s: --json: unknown value \"%s\" (use short, pretty or off)\n",
+                        verb, arg);
+                return -EINVAL;
+        }
+        return 1;
+}
+
+int ctl_parse_plain_verb(const char *verb, const char *help, int argc, char *argv[], JsonMode *json) {
         static const struct option options[] = {
+                { "json", optional_argument, NULL, ARG_JSON }, /* first: left out without json */
                 { "help", no_argument, NULL, 'h' },
                 { "user-bus", no_argument, NULL, ARG_USER_BUS },
                 {},
@@ -48,13 +62,18 @@ int ctl_parse_plain_verb(const char *verb, const char *help, int argc, char *arg
         int c, r;
 
         optind = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "h", json ? options : options + 1, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         fputs(help, stdout);
                         return 0;
                 case ARG_USER_BUS:
                         arg_user_bus = true;
+                        break;
+                case ARG_JSON:
+                        r = ctl_parse_json(verb, optarg, json);
+                        if (r <= 0)
+                                return r;
                         break;
                 default:
                         return -EINVAL; /* getopt said why */
@@ -105,6 +124,24 @@ void print_escaped_value(FILE *f, const char *s) {
                 return;
         }
         fwrite(buf, 1, record_escape_value(buf, s, n), f);
+}
+
+void ctl_json_timing(JsonOut *j, const char *key, uint64_t max_lateness_ns, uint64_t p99_lateness_ns,
+                     uint64_t edges) {
+        json_key(j, key);
+        json_begin_object(j);
+        json_field_unsigned(j, "max_lateness_ns", max_lateness_ns);
+        json_field_unsigned(j, "p99_lateness_ns", p99_lateness_ns);
+        json_field_unsigned(j, "edges", edges);
+        json_end_object(j);
+}
+
+int ctl_flush_stdout(void) {
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+                fprintf(stderr, "blinkupctl: writing output: %m\n");
+                return CTL_EXIT_FAILURE;
+        }
+        return 0;
 }
 
 const char *format_ns(char buf[static FORMAT_NS_MAX], uint64_t ns) {

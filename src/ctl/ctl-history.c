@@ -26,11 +26,13 @@ typedef struct Attempt {
         uint64_t started_usec;
         bool have_started, have_timing;
         char *kind;
+        char *serial, *operator; /* NULL: the started line has none */
         char *outcome; /* the latest event */
         char *device_id;
+        char *token_id, *plan_id;
         char *error_name, *message;
-        uint64_t edges, max_lateness_ns, p99_lateness_ns;
-        bool clean;
+        uint64_t edges, frames, max_lateness_ns, p99_lateness_ns;
+        bool clean, have_frames;
 } Attempt;
 
 typedef struct History {
@@ -45,8 +47,12 @@ static void history_done(History *h) {
         for (size_t i = 0; i < h->n_attempts; i++) {
                 Attempt *a = h->attempts + i;
                 free(a->kind);
+                free(a->serial);
+                free(a->operator);
                 free(a->outcome);
                 free(a->device_id);
+                free(a->token_id);
+                free(a->plan_id);
                 free(a->error_name);
                 free(a->message);
         }
@@ -137,15 +143,26 @@ static int attempt_apply(History *h, Attempt *a, const RecordLine *l) {
                 a->have_started = true;
                 a->started_usec = l->timestamp_usec;
                 h->n_started++;
+                if ((v = record_line_get(l, "serial")) && (r = free_and_strdup(&a->serial, v)) < 0)
+                        return r;
+                if ((v = record_line_get(l, "operator")) && (r = free_and_strdup(&a->operator, v)) < 0)
+                        return r;
                 return set_once(&a->kind, record_line_get(l, "kind"));
         }
         if (streq(l->event, RECORD_EVENT_BLINKED) && !a->have_timing) {
                 a->have_timing = ctl_parse_uint64(record_line_get(l, "edges"), &a->edges) >= 0;
+                a->have_frames = ctl_parse_uint64(record_line_get(l, "frames"), &a->frames) >= 0;
                 (void) ctl_parse_uint64(record_line_get(l, "max_lateness_ns"), &a->max_lateness_ns);
                 (void) ctl_parse_uint64(record_line_get(l, "p99_lateness_ns"), &a->p99_lateness_ns);
                 v = record_line_get(l, "clean");
                 a->clean = !v || streq(v, "yes");
                 return 0;
+        }
+        if (streq(l->event, RECORD_EVENT_TOKEN) && !a->token_id) {
+                r = set_once(&a->token_id, record_line_get(l, "token_id"));
+                if (r < 0)
+                        return r;
+                return set_once(&a->plan_id, record_line_get(l, "plan_id"));
         }
         if (streq(l->event, RECORD_EVENT_CONFIRMED))
                 return set_once(&a->device_id, record_line_get(l, "device_id"));
@@ -292,6 +309,23 @@ static void attempt_print_error(const Attempt *a) {
         }
 }
 
+/* The unit and its operator, when the started line names them: a line of their own under the
+ * attempt's, so that the table's columns stay as they are. */
+static void attempt_print_identity(const Attempt *a) {
+        if (!a->serial && !a->operator)
+                return;
+        fputs("         ", stdout);
+        if (a->serial) {
+                fputs("serial ", stdout);
+                print_clean(stdout, a->serial);
+        }
+        if (a->operator) {
+                fputs(a->serial ? "  operator " : "operator ", stdout);
+                print_clean(stdout, a->operator);
+        }
+        putchar('\n');
+}
+
 static void attempt_print(const Attempt *a, size_t device_width) {
         char ts[RECORD_TIMESTAMP_MAX], max[FORMAT_NS_MAX], p99[FORMAT_NS_MAX], edges[24];
 
@@ -312,15 +346,60 @@ static void attempt_print(const Attempt *a, size_t device_width) {
                a->have_timing ? format_ns(p99, a->p99_lateness_ns) : "-");
         attempt_print_error(a);
         putchar('\n');
+        attempt_print_identity(a);
+}
+
+static void attempt_json_timing(JsonOut *j, const char *key, uint64_t v, bool have) {
+        if (have)
+                json_field_unsigned(j, key, v);
+        else
+                json_field_null(j, key);
+}
+
+/* One object: what the record says of the attempt; null for what it does not. */
+static void attempt_print_json(JsonOut *j, const Attempt *a) {
+        char ts[RECORD_TIMESTAMP_MAX];
+
+        json_begin_object(j);
+        json_field_unsigned(j, "attempt_id", a->id);
+        json_field_string(j, "kind", a->kind);
+        json_field_string(j, "serial", a->serial);
+        json_field_string(j, "operator", a->operator);
+        json_field_string(j, "started_at", record_format_timestamp(ts, a->started_usec));
+        json_field_unsigned(j, "started_at_usec", a->started_usec);
+        json_field_string(j, "outcome", attempt_outcome(a));
+        json_field_string(j, "device_id", a->device_id);
+        json_field_string(j, "token_id", a->token_id);
+        json_field_string(j, "plan_id", a->plan_id);
+        json_field_string(j, "error_name", a->error_name);
+        json_field_string(j, "message", a->message);
+        attempt_json_timing(j, "edges", a->edges, a->have_timing);
+        attempt_json_timing(j, "frames", a->frames, a->have_timing && a->have_frames);
+        attempt_json_timing(j, "max_lateness_ns", a->max_lateness_ns, a->have_timing);
+        attempt_json_timing(j, "p99_lateness_ns", a->p99_lateness_ns, a->have_timing);
+        json_key(j, "clean");
+        if (a->have_timing)
+                json_bool(j, a->clean);
+        else
+                json_null(j);
+        json_end_object(j);
+}
+
+/* One object per attempt, oldest first, of those the table would show; nothing when none. */
+static void history_print_json(const History *h, JsonMode mode) {
+        JsonOut j;
+
+        json_out_init(&j, stdout, mode);
+        for (size_t i = 0; i < h->n_attempts; i++)
+                if (h->attempts[i].have_started)
+                        attempt_print_json(&j, h->attempts + i);
 }
 
 /* The table, oldest first, of the attempts whose "started" line was read (older attempts whose
  * last lines came late, and attempts whose "started" is damaged, are left out). */
-static void history_print(History *h, const char *path) {
+static void history_print(const History *h, const char *path) {
         size_t device_width = strlen("DEVICE"), shown = 0;
 
-        if (h->n_attempts > 0) /* an empty record: attempts is NULL, which qsort() must not get */
-                qsort(h->attempts, h->n_attempts, sizeof(Attempt), attempt_compare);
         for (size_t i = 0; i < h->n_attempts; i++)
                 if (h->attempts[i].have_started && h->attempts[i].device_id)
                         device_width = MAX(device_width,
@@ -342,6 +421,7 @@ static void history_print(History *h, const char *path) {
 typedef struct HistoryArgs {
         size_t want;
         const char *dir;
+        JsonMode json;
 } HistoryArgs;
 
 /* Returns as the verbs' parsers do. */
@@ -350,6 +430,7 @@ static int history_parse_argv(int argc, char *argv[], HistoryArgs *args) {
                 { "help", no_argument, NULL, 'h' },
                 { "user-bus", no_argument, NULL, ARG_USER_BUS },
                 { "state-dir", required_argument, NULL, ARG_STATE_DIR },
+                { "json", optional_argument, NULL, ARG_JSON },
                 {},
         };
         uint64_t n;
@@ -359,11 +440,11 @@ static int history_parse_argv(int argc, char *argv[], HistoryArgs *args) {
         while ((c = getopt_long(argc, argv, "hn:", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
-                        printf("Usage: blinkupctl history [-n N] [--state-dir=DIR]\n\n"
+                        printf("Usage: blinkupctl history [-n N] [--state-dir=DIR] [--json[=MODE]]\n\n"
                                "Show the last attempts from the durable record, oldest first, one line "
                                "each.\n\n"
                                "  -n N              how many attempts (default %d)\n"
-                               "  --state-dir=DIR   read DIR/%s (default %s)\n",
+                               "  --state-dir=DIR   read DIR/%s (default %s)\n" CTL_JSON_HELP,
                                HISTORY_DEFAULT, RECORD_FILENAME, STATEDIR);
                         return 0;
                 case 'n':
@@ -379,6 +460,11 @@ static int history_parse_argv(int argc, char *argv[], HistoryArgs *args) {
                 case ARG_STATE_DIR:
                         args->dir = optarg;
                         break;
+                case ARG_JSON:
+                        c = ctl_parse_json("history", optarg, &args->json);
+                        if (c <= 0)
+                                return c;
+                        break;
                 default:
                         return -EINVAL; /* getopt said why */
                 }
@@ -389,7 +475,7 @@ static int history_parse_argv(int argc, char *argv[], HistoryArgs *args) {
 int ctl_history(int argc, char *argv[]) {
         _cleanup_(freep) char *path = NULL;
         _cleanup_(history_done) History h = {};
-        HistoryArgs args = { .want = HISTORY_DEFAULT, .dir = STATEDIR };
+        HistoryArgs args = { .want = HISTORY_DEFAULT, .dir = STATEDIR, .json = JSON_OFF };
         int r;
 
         r = history_parse_argv(argc, argv, &args);
@@ -403,10 +489,11 @@ int ctl_history(int argc, char *argv[]) {
         if (history_read(&h, args.dir, path) < 0)
                 return CTL_EXIT_FAILURE;
 
-        history_print(&h, path);
-        if (fflush(stdout) != 0 || ferror(stdout)) {
-                fprintf(stderr, "blinkupctl: writing output: %m\n");
-                return CTL_EXIT_FAILURE;
-        }
-        return CTL_EXIT_OK;
+        if (h.n_attempts > 0) /* an empty record: attempts is NULL, which qsort() must not get */
+                qsort(h.attempts, h.n_attempts, sizeof(Attempt), attempt_compare);
+        if (args.json == JSON_OFF)
+                history_print(&h, path);
+        else
+                history_print_json(&h, args.json);
+        return ctl_flush_stdout();
 }

@@ -248,16 +248,57 @@ static void status_print(const Status *s) {
         status_print_timing(s);
 }
 
+static void status_json_bool(JsonOut *j, const char *key, int b) {
+        if (b < 0)
+                json_field_null(j, key);
+        else
+                json_field_bool(j, key, b);
+}
+
+static void status_json_uint(JsonOut *j, const char *key, uint64_t v, bool have) {
+        if (have)
+                json_field_unsigned(j, key, v);
+        else
+                json_field_null(j, key);
+}
+
+/* One object: the properties as blinkupd reports them, null for those it does not. */
+static void status_print_json(const Status *s, JsonMode mode) {
+        JsonOut j;
+
+        json_out_init(&j, stdout, mode);
+        json_begin_object(&j);
+        json_field_string(&j, "state", s->state);
+        json_field_string(&j, "fixture_id", s->fixture_id);
+        json_field_string(&j, "factory_status", s->factory_status);
+        status_json_bool(&j, "fast", s->fast);
+        status_json_bool(&j, "active_high", s->active_high);
+        json_field_string(&j, "ssid", s->ssid);
+        status_json_uint(&j, "attempts", s->attempts, s->have_attempts);
+        status_json_uint(&j, "successes", s->successes, s->have_successes);
+        status_json_uint(&j, "failures", s->failures, s->have_failures);
+        status_json_uint(&j, "last_attempt_id", s->last_attempt_id, s->have_last_attempt_id);
+        json_field_string(&j, "last_error", s->last_error);
+        json_field_string(&j, "last_device_id", s->last_device_id);
+        if (s->have_timing)
+                ctl_json_timing(&j, "last_timing", s->max_lateness_ns, s->p99_lateness_ns, s->edges);
+        else
+                json_field_null(&j, "last_timing");
+        json_end_object(&j);
+}
+
 int ctl_status(int argc, char *argv[]) {
         _cleanup_(sd_bus_flush_close_unrefp) sd_bus *bus = NULL;
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         _cleanup_(status_done) Status s = { .fast = -1, .active_high = -1 };
+        JsonMode json = JSON_OFF;
         int r;
 
         r = ctl_parse_plain_verb("status",
-                                 "Usage: blinkupctl status\n\n"
-                                 "Show the fixture's state, configuration, counters and last result.\n",
-                                 argc, argv);
+                                 "Usage: blinkupctl status [--json[=MODE]]\n\n"
+                                 "Show the fixture's state, configuration, counters and last result.\n\n"
+                                 CTL_JSON_HELP,
+                                 argc, argv, &json);
         if (r <= 0)
                 return ctl_parse_exit_status(r);
 
@@ -270,6 +311,9 @@ int ctl_status(int argc, char *argv[]) {
                 (void) ctl_bus_parse_error(r);
                 return CTL_EXIT_FAILURE;
         }
-        status_print(&s);
-        return CTL_EXIT_OK;
+        if (json == JSON_OFF)
+                status_print(&s);
+        else
+                status_print_json(&s, json);
+        return ctl_flush_stdout();
 }

@@ -5,6 +5,7 @@ src_ctl_libctl_a_SOURCES = \
 	src/ctl/ctl.h \
 	src/ctl/ctl-common.c src/ctl/ctl-common.h \
 	src/ctl/ctl-bus.c src/ctl/ctl-bus.h \
+	src/ctl/json-out.c src/ctl/json-out.h \
 	src/ctl/ctl-status.c \
 	src/ctl/ctl-attempt.c \
 	src/ctl/ctl-monitor.c \

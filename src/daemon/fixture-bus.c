@@ -8,6 +8,7 @@
 #include "log.h"
 #include "macro.h"
 #include "manager.h"
+#include "string-util.h"
 
 /* The properties that are a field of ManagerInfo as it is: its D-Bus type and where it is. */
 static const struct {
@@ -25,6 +26,8 @@ static const struct {
         { "LastAttemptId", 't', offsetof(ManagerInfo, last_attempt_id) },
         { "LastError", 's', offsetof(ManagerInfo, last_error) },
         { "LastDeviceId", 's', offsetof(ManagerInfo, last_device_id) },
+        { "LastSerial", 's', offsetof(ManagerInfo, last_serial) },
+        { "LastOperator", 's', offsetof(ManagerInfo, last_operator) },
 };
 
 static int append_info_field(sd_bus_message *reply, const ManagerInfo *i, char type, size_t offset) {
@@ -59,23 +62,83 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
         return sd_bus_error_setf(error, SD_BUS_ERROR_UNKNOWN_PROPERTY, "Unknown property %s", property);
 }
 
-static int method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error, bool clear) {
+static int method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error, bool clear,
+                        const AttemptIdentity *identity) {
         Manager *m = userdata;
         uint64_t id;
         int r;
 
-        r = manager_blinkup(m, clear, &id, error);
+        r = manager_blinkup(m, clear, identity, &id, error);
         if (r < 0)
                 return r;
         return sd_bus_reply_method_return(msg, "t", id);
 }
 
 static int method_blinkup(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return method_start(msg, userdata, error, false);
+        return method_start(msg, userdata, error, false, NULL);
+}
+
+/* One "{sv}" entry of BlinkUpWithOptions() into *identity; InvalidArgs naming the key for an
+ * unknown key, a value that is not a string, a key given twice or a value against the rules. */
+static int read_option(sd_bus_message *msg, AttemptIdentity *identity, sd_bus_error *error) {
+        const char *key, *contents, *value, **slot;
+        ErrorText e = {};
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &key);
+        if (r < 0)
+                return r;
+        if (!identity_key_is_known(key))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Unknown option \"%s\": the options are \"%s\" and \"%s\".", key,
+                                         IDENTITY_KEY_SERIAL, IDENTITY_KEY_OPERATOR);
+        slot = streq(key, IDENTITY_KEY_SERIAL) ? &identity->serial : &identity->operator;
+        if (*slot)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option \"%s\" is given twice.", key);
+        r = sd_bus_message_peek_type(msg, NULL, &contents);
+        if (r < 0)
+                return r;
+        if (!streq_ptr(contents, "s"))
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                         "Option \"%s\" is a string (s), not a value of type %s.", key,
+                                         contents ?: "?");
+        r = sd_bus_message_read(msg, "v", "s", &value);
+        if (r < 0)
+                return r;
+        r = identity_check(key, value, &e);
+        if (r < 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option %s.", e.message);
+        *slot = value;
+        return 0;
+}
+
+/* BlinkUpWithOptions(a{sv}): BlinkUp() with the unit's serial number and the operator. The
+ * strings point into msg, which outlives the call to the manager. */
+static int method_blinkup_with_options(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        AttemptIdentity identity = {};
+        int r;
+
+        r = sd_bus_message_enter_container(msg, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(msg, 'e', "sv")) > 0) {
+                r = read_option(msg, &identity, error);
+                if (r < 0)
+                        return r;
+                r = sd_bus_message_exit_container(msg);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(msg);
+        if (r < 0)
+                return r;
+        return method_start(msg, userdata, error, false, &identity);
 }
 
 static int method_clear(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return method_start(msg, userdata, error, true);
+        return method_start(msg, userdata, error, true, NULL);
 }
 
 static int method_cancel(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
@@ -110,10 +173,14 @@ static const sd_bus_vtable fixture_vtable[] = {
         SD_BUS_PROPERTY("LastAttemptId", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LastError", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LastDeviceId", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastSerial", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("LastOperator", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LastTiming", "(ttt)", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         /* Access is the bus policy's job (root and group blinkup), hence UNPRIVILEGED here. */
         SD_BUS_METHOD_WITH_ARGS("BlinkUp", SD_BUS_NO_ARGS, SD_BUS_RESULT("t", attempt_id), method_blinkup,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("BlinkUpWithOptions", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("t", attempt_id),
+                                method_blinkup_with_options, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Clear", SD_BUS_NO_ARGS, SD_BUS_RESULT("t", attempt_id), method_clear,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Cancel", NULL, NULL, method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),

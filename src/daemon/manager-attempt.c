@@ -12,6 +12,7 @@
 #include "frame.h"
 #include "macro.h"
 #include "manager-internal.h"
+#include "string-util.h"
 #include "waveform.h"
 
 /* ---- the end of an attempt ---- */
@@ -310,8 +311,33 @@ static void record_rotate_if_full(Manager *m) {
 
 /* ---- the public operations ---- */
 
+/* The started event in the journal, with the unit's serial number and the operator when given;
+ * and LastSerial, LastOperator. */
+static void attempt_log_started(Manager *m, uint64_t id, bool clear, const AttemptIdentity *identity) {
+        const char *serial = identity ? identity->serial : NULL, *operator = identity ? identity->operator : NULL;
+        char serial_field[32 + IDENTITY_VALUE_MAX], operator_field[32 + IDENTITY_VALUE_MAX], text[512];
+        const char *fields[4] = { clear ? "BLINKUP_KIND=clear" : "BLINKUP_KIND=factory" };
+        size_t n = 1;
+
+        (void) snprintf(m->last_serial, sizeof(m->last_serial), "%s", strempty(serial));
+        (void) snprintf(m->last_operator, sizeof(m->last_operator), "%s", strempty(operator));
+        if (m->last_serial[0]) {
+                (void) snprintf(serial_field, sizeof(serial_field), "BLINKUP_SERIAL=%s", m->last_serial);
+                fields[n++] = serial_field;
+        }
+        if (m->last_operator[0]) {
+                (void) snprintf(operator_field, sizeof(operator_field), "BLINKUP_OPERATOR=%s", m->last_operator);
+                fields[n++] = operator_field;
+        }
+        (void) snprintf(text, sizeof(text), "Attempt %" PRIu64 " started (%s%s%s%s%s).", id,
+                        clear ? "clear" : "factory BlinkUp", m->last_serial[0] ? ", serial " : "", m->last_serial,
+                        m->last_operator[0] ? ", operator " : "", m->last_operator);
+        manager_log_attempt_fields(m, LOG_INFO, MESSAGE_ID_STARTED, id, fields, text);
+}
+
 /* A new attempt, recorded as started: its ID in *ret_id; or a negative errno after setting *error. */
-static int attempt_begin(Manager *m, bool clear, uint64_t *ret_id, sd_bus_error *error) {
+static int attempt_begin(Manager *m, bool clear, const AttemptIdentity *identity, uint64_t *ret_id,
+                         sd_bus_error *error) {
         uint64_t id;
         int r;
 
@@ -322,7 +348,8 @@ static int attempt_begin(Manager *m, bool clear, uint64_t *ret_id, sd_bus_error 
                                          "No attempt ID is left in the record (the last is %" PRIu64 "); "
                                          "restart with a new record.",
                                          UINT64_MAX);
-        r = record_append_started(m->record, id, clear ? "clear" : "factory");
+        r = record_append_started_identity(m->record, id, clear ? "clear" : "factory",
+                                           identity ? identity->serial : NULL, identity ? identity->operator : NULL);
         if (r < 0)
                 /* no blink without a record */
                 return sd_bus_error_setf(error, FIXTURE_ERROR_RECORD,
@@ -333,9 +360,9 @@ static int attempt_begin(Manager *m, bool clear, uint64_t *ret_id, sd_bus_error 
         m->attempts++;
         (void) manager_indicator_set(m, IND_PASS, false);
         (void) manager_indicator_set(m, IND_FAIL, false);
-        manager_log_attempt(m, LOG_INFO, MESSAGE_ID_STARTED, id, clear ? "BLINKUP_KIND=clear" : "BLINKUP_KIND=factory",
-                            "Attempt %" PRIu64 " started (%s).", id, clear ? "clear" : "factory BlinkUp");
-        (void) bus_fixture_emit_properties_changed(m->bus, "Attempts", "LastAttemptId", NULL);
+        attempt_log_started(m, id, clear, identity);
+        (void) bus_fixture_emit_properties_changed(m->bus, "Attempts", "LastAttemptId", "LastSerial", "LastOperator",
+                                                   NULL);
         *ret_id = id;
         return 0;
 }
@@ -358,7 +385,8 @@ static void attempt_ask_server(Manager *m) {
         }
 }
 
-int manager_blinkup(Manager *m, bool clear, uint64_t *ret_attempt_id, sd_bus_error *error) {
+int manager_blinkup(Manager *m, bool clear, const AttemptIdentity *identity, uint64_t *ret_attempt_id,
+                    sd_bus_error *error) {
         char plan_id[17], token_id[17];
         uint64_t id = 0, expires_usec;
         int r;
@@ -372,7 +400,7 @@ int manager_blinkup(Manager *m, bool clear, uint64_t *ret_attempt_id, sd_bus_err
                 return sd_bus_error_setf(error, FIXTURE_ERROR_BUSY, "Attempt %" PRIu64 " is in progress (%s).",
                                          m->attempt_id, manager_state_to_string(m->state));
 
-        r = attempt_begin(m, clear, &id, error);
+        r = attempt_begin(m, clear, identity, &id, error);
         if (r < 0)
                 return r;
         *ret_attempt_id = id;

@@ -41,7 +41,7 @@ static void button_pressed(Manager *m) {
                 return;
         }
         log_info("Button pressed.");
-        if (manager_blinkup(m, false, &id, &error) < 0)
+        if (manager_blinkup(m, false, NULL, &id, &error) < 0)
                 log_error("Button press refused: %s", error.message ?: "unknown error");
 }
 

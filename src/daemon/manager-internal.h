@@ -67,6 +67,7 @@ struct Manager {
         uint64_t attempts, successes, failures, last_attempt_id;
         char *last_error;
         char last_device_id[17];
+        char last_serial[IDENTITY_VALUE_MAX + 1], last_operator[IDENTITY_VALUE_MAX + 1]; /* of last_attempt_id */
         uint64_t last_max_lateness_ns, last_p99_lateness_ns, last_edges;
 
         /* the attempt in progress */
@@ -99,6 +100,11 @@ struct Manager {
 bool manager_factory_mode(const Manager *m);
 _printf_(6, 7) void manager_log_attempt(Manager *m, int priority, const char *message_id, uint64_t attempt_id,
                                         const char *extra_field, const char *format, ...);
+/* The same with up to MANAGER_LOG_FIELDS_MAX "KEY=value" journal fields (NULL-terminated) and
+ * the text as it is. */
+#define MANAGER_LOG_FIELDS_MAX 4
+void manager_log_attempt_fields(Manager *m, int priority, const char *message_id, uint64_t attempt_id,
+                                const char *const *extra_fields, const char *text);
 void manager_notify_status(Manager *m);
 void manager_set_state(Manager *m, ManagerState s);
 void manager_set_factory_status(Manager *m, FactoryStatus s);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-journal.h>
 
@@ -42,6 +43,37 @@ bool manager_factory_mode(const Manager *m) {
 
 /* ---- logging of attempt events: the journal with fields when we run under it ---- */
 
+static struct iovec iovec_string(const char *s) {
+        return (struct iovec){ .iov_base = (char *) s, .iov_len = strlen(s) };
+}
+
+void manager_log_attempt_fields(Manager *m, int priority, const char *message_id, uint64_t attempt_id,
+                                const char *const *extra_fields, const char *text) {
+        char message[600], id[64], prio[32], attempt[64], fixture[64];
+        struct iovec iov[5 + MANAGER_LOG_FIELDS_MAX];
+        size_t n = 0;
+
+        if (!log_stderr_is_journal() || m->user_bus) {
+                (void) log_full_errno(priority, 0, "%s", text);
+                return;
+        }
+        (void) snprintf(message, sizeof(message), "MESSAGE=%s", text);
+        (void) snprintf(id, sizeof(id), "MESSAGE_ID=%s", message_id);
+        (void) snprintf(prio, sizeof(prio), "PRIORITY=%i", priority);
+        (void) snprintf(attempt, sizeof(attempt), "BLINKUP_ATTEMPT_ID=%" PRIu64, attempt_id);
+        (void) snprintf(fixture, sizeof(fixture), "BLINKUP_FIXTURE_ID=%s", m->fixture_id);
+        iov[n++] = iovec_string(message);
+        iov[n++] = iovec_string(id);
+        iov[n++] = iovec_string(prio);
+        iov[n++] = iovec_string(attempt);
+        iov[n++] = iovec_string(fixture);
+        for (size_t i = 0; extra_fields && extra_fields[i] && i < MANAGER_LOG_FIELDS_MAX; i++)
+                iov[n++] = iovec_string(extra_fields[i]);
+        if (n == 5)
+                iov[n++] = iovec_string("BLINKUP_EVENT=1");
+        (void) sd_journal_sendv(iov, (int) n);
+}
+
 void manager_log_attempt(Manager *m, int priority, const char *message_id, uint64_t attempt_id,
                          const char *extra_field, const char *format, ...) {
         char text[512];
@@ -50,13 +82,8 @@ void manager_log_attempt(Manager *m, int priority, const char *message_id, uint6
         va_start(ap, format);
         (void) vsnprintf(text, sizeof(text), format, ap);
         va_end(ap);
-
-        if (log_stderr_is_journal() && !m->user_bus)
-                (void) sd_journal_send("MESSAGE=%s", text, "MESSAGE_ID=%s", message_id, "PRIORITY=%i", priority,
-                                       "BLINKUP_ATTEMPT_ID=%" PRIu64, attempt_id, "BLINKUP_FIXTURE_ID=%s",
-                                       m->fixture_id, extra_field ? extra_field : "BLINKUP_EVENT=1", NULL);
-        else
-                (void) log_full_errno(priority, 0, "%s", text);
+        manager_log_attempt_fields(m, priority, message_id, attempt_id, (const char *const[]){ extra_field, NULL },
+                                   text);
 }
 
 /* ---- status ---- */
@@ -122,6 +149,8 @@ void manager_get_info(Manager *m, ManagerInfo *ret) {
                 .last_attempt_id = m->last_attempt_id,
                 .last_error = m->last_error,
                 .last_device_id = m->last_device_id,
+                .last_serial = m->last_serial,
+                .last_operator = m->last_operator,
                 .last_max_lateness_ns = m->last_max_lateness_ns,
                 .last_p99_lateness_ns = m->last_p99_lateness_ns,
                 .last_edges = m->last_edges,

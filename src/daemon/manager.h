@@ -12,6 +12,7 @@
 
 #include "bus-names.h"
 #include "conf.h"
+#include "identity.h"
 
 
 typedef enum ManagerState {
@@ -46,8 +47,11 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
  * the name; then READY=1. */
 int manager_start(Manager *m);
 
-/* Both return the attempt ID; -EBUSY while an attempt runs; errors set *error. */
-int manager_blinkup(Manager *m, bool clear, uint64_t *ret_attempt_id, sd_bus_error *error);
+/* Both return the attempt ID; -EBUSY while an attempt runs; errors set *error. identity (NULL:
+ * none) is the unit's serial number and the operator, already checked (identity_check()): they
+ * go into the started line, the journal and LastSerial/LastOperator. */
+int manager_blinkup(Manager *m, bool clear, const AttemptIdentity *identity, uint64_t *ret_attempt_id,
+                    sd_bus_error *error);
 int manager_cancel(Manager *m);
 /* Re-reads the configuration; keeps the old one when the new one is invalid (*ret_message
  * says why, file:line). */
@@ -65,6 +69,7 @@ typedef struct ManagerInfo {
         const char *ssid;
         uint64_t attempts, successes, failures, last_attempt_id;
         const char *last_error, *last_device_id;
+        const char *last_serial, *last_operator;
         uint64_t last_max_lateness_ns, last_p99_lateness_ns, last_edges;
 } ManagerInfo;
 void manager_get_info(Manager *m, ManagerInfo *ret);

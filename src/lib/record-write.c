@@ -12,6 +12,7 @@
 
 #include "macro.h"
 #include "record-internal.h"
+#include "string-util.h"
 #include "time-util.h"
 
 #define RECORD_OPEN_FLAGS (O_RDWR | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW)
@@ -333,7 +334,21 @@ int record_append(Record *r, uint64_t attempt_id, const char *event, ...) {
 }
 
 int record_append_started(Record *r, uint64_t attempt_id, const char *kind) {
-        return record_append(r, attempt_id, RECORD_EVENT_STARTED, "kind", kind, NULL);
+        return record_append_started_identity(r, attempt_id, kind, NULL, NULL);
+}
+
+int record_append_started_identity(Record *r, uint64_t attempt_id, const char *kind, const char *serial,
+                                   const char *operator) {
+        RecordField fields[3] = { { "kind", kind } };
+        size_t n = 1;
+
+        if (!kind)
+                return -EINVAL;
+        if (!isempty(serial))
+                fields[n++] = (RecordField){ "serial", serial };
+        if (!isempty(operator))
+                fields[n++] = (RecordField){ "operator", operator };
+        return record_append_fields(r, attempt_id, RECORD_EVENT_STARTED, fields, n);
 }
 
 int record_append_token(Record *r, uint64_t attempt_id, const char *token_id, const char *plan_id) {

@@ -22,7 +22,7 @@
  *   some file systems leave behind, fails the check and is skipped by readers.
  *
  * Events (and the fields the record_append_*() helpers write):
- *   started    kind=factory|clear
+ *   started    kind=factory|clear [serial=] [operator=]   (the unit, when the caller gave it)
  *   token      token_id= plan_id=            (identifiers only, never secrets)
  *   blinked    edges= frames= max_lateness_ns= p99_lateness_ns= clean=yes|no
  *   confirmed  device_id=
@@ -104,6 +104,10 @@ int record_append_fields(Record *r, uint64_t attempt_id, const char *event, cons
 int record_append(Record *r, uint64_t attempt_id, const char *event, ...) __attribute__((sentinel));
 
 int record_append_started(Record *r, uint64_t attempt_id, const char *kind);
+/* The same with the unit's serial number and the operator (identity.h); a NULL or empty one is
+ * left out of the line. */
+int record_append_started_identity(Record *r, uint64_t attempt_id, const char *kind, const char *serial,
+                                   const char *operator);
 int record_append_token(Record *r, uint64_t attempt_id, const char *token_id, const char *plan_id);
 int record_append_blinked(Record *r, uint64_t attempt_id, const RecordTiming *t);
 int record_append_confirmed(Record *r, uint64_t attempt_id, const char *device_id);

@@ -5,6 +5,8 @@
  *   BlinkUp()  -> IDs from 7 up (or after the last one in --state-dir's record); State goes
  *                 verifying, requesting-token, blinking (50 ms each), then Finished(id, true,
  *                 "", "", "") and idle; 100 ms later Confirmed(id, "dev-<id>").
+ *   BlinkUpWithOptions(a{sv}) -> the same, the serial and operator checked as the daemon does,
+ *                 recorded on the started line and shown as LastSerial and LastOperator.
  *   Clear()    -> blinking for 100 ms, then Finished(id, true, ...).
  *   Cancel()   -> ends the attempt in progress with Error.Cancelled; nothing when idle.
  *   Reload()   -> succeeds.
@@ -31,6 +33,7 @@
 
 #include "bus-names.h"
 #include "macro.h"
+#include "identity.h"
 #include "record.h"
 
 #define PATH FIXTURE_OBJECT_PATH
@@ -53,6 +56,7 @@ typedef struct Fake {
 
         uint64_t attempts, successes, failures;
         char last_error[128], last_device_id[64];
+        char last_serial[IDENTITY_VALUE_MAX + 1], last_operator[IDENTITY_VALUE_MAX + 1];
 } Fake;
 
 static void record_event(Fake *f, int r) {
@@ -177,7 +181,7 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
-static int start(Fake *f, sd_bus_message *m, sd_bus_error *error, bool clear) {
+static int start(Fake *f, sd_bus_message *m, sd_bus_error *error, bool clear, const AttemptIdentity *identity) {
         uint64_t id;
 
         if (!streq(f->state, "idle"))
@@ -187,28 +191,72 @@ static int start(Fake *f, sd_bus_message *m, sd_bus_error *error, bool clear) {
                 f->next_id = MAX(f->next_id, record_last_attempt_id(f->record) + 1);
         id = f->next_id++;
         if (f->record) {
-                int r = record_append_started(f->record, id, clear ? "clear" : "factory");
+                int r = record_append_started_identity(f->record, id, clear ? "clear" : "factory",
+                                                       identity ? identity->serial : NULL,
+                                                       identity ? identity->operator : NULL);
                 if (r < 0)
                         return sd_bus_error_set_errnof(error, -r, "Cannot record the attempt: %s",
                                                        strerror(-r));
         }
         f->attempt_id = id;
         f->clear = clear;
+        snprintf(f->last_serial, sizeof(f->last_serial), "%s", identity && identity->serial ? identity->serial : "");
+        snprintf(f->last_operator, sizeof(f->last_operator), "%s",
+                 identity && identity->operator ? identity->operator : "");
         f->step = 0;
         f->attempts++;
         f->confirm_id = 0; /* one timer: a new attempt drops a pending confirmation */
-        (void) sd_bus_emit_properties_changed(f->bus, PATH, IFACE, "Attempts", "LastAttemptId", NULL);
+        (void) sd_bus_emit_properties_changed(f->bus, PATH, IFACE, "Attempts", "LastAttemptId", "LastSerial",
+                                              "LastOperator", NULL);
         set_state(f, clear ? "blinking" : "verifying");
         schedule(f, clear ? 2 * STEP_USEC : STEP_USEC);
         return sd_bus_reply_method_return(m, "t", id);
 }
 
 static int method_blinkup(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return start(userdata, m, error, false);
+        return start(userdata, m, error, false, NULL);
+}
+
+/* The options as the daemon takes them: InvalidArgs naming the key for an unknown one, one that
+ * is not a string, given twice, or against the rules of identity.h. */
+static int method_blinkup_with_options(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        AttemptIdentity identity = {};
+        const char *key, *contents, *value;
+        int r;
+
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        while (r >= 0 && (r = sd_bus_message_enter_container(m, 'e', "sv")) > 0) {
+                const char **slot;
+                ErrorText e = {};
+
+                r = sd_bus_message_read(m, "s", &key);
+                if (r < 0)
+                        return r;
+                if (!identity_key_is_known(key))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Unknown option \"%s\".", key);
+                slot = streq(key, IDENTITY_KEY_SERIAL) ? &identity.serial : &identity.operator;
+                r = sd_bus_message_peek_type(m, NULL, &contents);
+                if (r < 0)
+                        return r;
+                if (*slot || !streq_ptr(contents, "s"))
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
+                                                 "Option \"%s\": given twice or not a string.", key);
+                r = sd_bus_message_read(m, "v", "s", &value);
+                if (r >= 0 && identity_check(key, value, &e) < 0)
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "Option %s.", e.message);
+                *slot = value;
+                if (r >= 0)
+                        r = sd_bus_message_exit_container(m);
+        }
+        if (r >= 0)
+                r = sd_bus_message_exit_container(m);
+        if (r < 0)
+                return r;
+        return start(userdata, m, error, false, &identity);
 }
 
 static int method_clear(sd_bus_message *m, void *userdata, sd_bus_error *error) {
-        return start(userdata, m, error, true);
+        return start(userdata, m, error, true, NULL);
 }
 
 static int method_cancel(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -265,6 +313,10 @@ static int get_property(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "s", f->last_error);
         if (streq(property, "LastDeviceId"))
                 return sd_bus_message_append(reply, "s", f->last_device_id);
+        if (streq(property, "LastSerial"))
+                return sd_bus_message_append(reply, "s", f->last_serial);
+        if (streq(property, "LastOperator"))
+                return sd_bus_message_append(reply, "s", f->last_operator);
         if (streq(property, "LastTiming"))
                 return f->attempts > 0 ? sd_bus_message_append(reply, "(ttt)", UINT64_C(51234),
                                                                UINT64_C(40000), UINT64_C(212))
@@ -280,6 +332,8 @@ static const sd_bus_vtable fixture_vtable[] = {
         SD_BUS_VTABLE_START(0),
         SD_BUS_METHOD_WITH_ARGS("BlinkUp", SD_BUS_NO_ARGS, SD_BUS_RESULT("t", attempt_id), method_blinkup,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("BlinkUpWithOptions", SD_BUS_ARGS("a{sv}", options), SD_BUS_RESULT("t", attempt_id),
+                                method_blinkup_with_options, SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Clear", SD_BUS_NO_ARGS, SD_BUS_RESULT("t", attempt_id), method_clear,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD("Cancel", NULL, NULL, method_cancel, SD_BUS_VTABLE_UNPRIVILEGED),
@@ -302,6 +356,8 @@ static const sd_bus_vtable fixture_vtable[] = {
         PROP("LastAttemptId", "t"),
         PROP("LastError", "s"),
         PROP("LastDeviceId", "s"),
+        PROP("LastSerial", "s"),
+        PROP("LastOperator", "s"),
         PROP("LastTiming", "(ttt)"),
         SD_BUS_VTABLE_END
 };

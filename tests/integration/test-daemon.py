@@ -15,6 +15,7 @@ Usage: test-daemon.py [CASE...]   (environment: top_builddir, top_srcdir)
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -77,6 +78,68 @@ def case_blinkup_dbus(w, srv):
     finally:
         check(d.stop() == 0, "blinkupd did not exit cleanly")
 
+
+def case_blinkup_with_options(w, srv):
+    srv.reset()
+    d = Daemon(w, srv)
+    try:
+        wait_for(lambda: d.prop("FactoryStatus") == "verified", 10, "FactoryStatus verified at start")
+        # refused, naming the key, before anything is started (invalid UTF-8 cannot be sent by
+        # busctl: the unit test of lib/identity.c has it)
+        refused = [
+            (("1", "colour", "s", "red"), "colour", "Unknown option"),
+            (("1", "serial", "u", "42"), "serial", "is a string (s), not a value of type u"),
+            (("1", "operator", "s", "x" * 65), "operator", "65 bytes, more than 64"),
+            (("1", "serial", "s", "SN\t1"), "serial", "control character U+0009"),
+            (("1", "operator", "s", "ali\x1bce"), "operator", "control character U+001B"),
+            (("1", "serial", "s", "SN 1"), "serial", "a space at byte 2"),
+            (("1", "serial", "s", ""), "serial", "empty"),
+            (("2", "serial", "s", "A", "serial", "s", "B"), "serial", "given twice"),
+        ]
+        for args, key, why in refused:
+            rc, out, err = d.call("BlinkUpWithOptions", "a{sv}", *args)
+            check(rc != 0 and ('"%s"' % key in err or "Option %s:" % key in err), "%r: %s %s" % (args, out, err))
+            check(why in err, "%r: %s" % (args, err))
+        if shutil.which("gdbus"):  # busctl does not print the error's name
+            p = subprocess.run(["gdbus", "call", "--session", "--dest", NAME, "--object-path", PATH, "--method",
+                                NAME + ".BlinkUpWithOptions", "{'serial': <uint32 42>}"], capture_output=True,
+                               text=True)
+            check(p.returncode != 0 and "org.freedesktop.DBus.Error.InvalidArgs" in p.stderr,
+                  "error name of a wrong type: " + p.stderr)
+        check(d.prop("Attempts") == 0 and d.record() == [], "a refused call started something: %r" % d.record())
+
+        rc, out, err = d.call("BlinkUpWithOptions", "a{sv}", "2", "serial", "s", "SN123", "operator", "s",
+                              "Zo\u00eb Smith")
+        check(rc == 0, "BlinkUpWithOptions: " + err)
+        aid = attempt_id(out)
+        check(d.wait_signal("Finished", lambda a: a[0] == aid)[1] is True, "attempt %d failed" % aid)
+        started = [l for l in d.record() if re.search(r" attempt=%d event=started " % aid, l)]
+        check(len(started) == 1 and started[0][27:].startswith(
+            ' attempt=%d event=started kind=factory serial=SN123 operator="Zo\\xc3\\xab Smith" crc=' % aid),
+            "started line: %r" % started)
+        check((d.prop("LastSerial"), d.prop("LastOperator")) == ("SN123", "Zo\u00eb Smith"), "LastSerial/LastOperator")
+        d.wait_signal("Confirmed", lambda a: a[0] == aid)
+
+        # an empty dictionary is BlinkUp
+        rc, out, err = d.call("BlinkUpWithOptions", "a{sv}", "0")
+        check(rc == 0, "BlinkUpWithOptions({}): " + err)
+        plain = attempt_id(out)
+        check(d.wait_signal("Finished", lambda a: a[0] == plain)[1] is True, "attempt %d failed" % plain)
+        started = [l for l in d.record() if re.search(r" attempt=%d event=started " % plain, l)]
+        check(len(started) == 1 and started[0][27:].startswith(" attempt=%d event=started kind=factory crc=" % plain),
+              "started line: %r" % started)
+        check((d.prop("LastSerial"), d.prop("LastOperator")) == ("", ""), "LastSerial/LastOperator after {}")
+
+        p = subprocess.run([BLINKUPCTL, "history", "--state-dir=" + d.state], capture_output=True, text=True)
+        lines = p.stdout.splitlines()
+        row = next((i for i, l in enumerate(lines) if l.split()[:1] == [str(aid)]), None)
+        check(p.returncode == 0 and row is not None and lines[row + 1] == "         serial SN123  operator Zo\\xc3\\xab Smith",
+              "blinkupctl history: " + p.stdout + p.stderr)
+        p = subprocess.run([BLINKUPCTL, "history", "--json", "--state-dir=" + d.state], capture_output=True, text=True)
+        got = {v["attempt_id"]: (v["serial"], v["operator"]) for v in map(json.loads, p.stdout.splitlines())}
+        check(got == {aid: ("SN123", "Zo\u00eb Smith"), plain: (None, None)}, "history --json: %r" % got)
+    finally:
+        check(d.stop() == 0, "blinkupd did not exit cleanly")
 
 def case_button_bounce(w, srv):
     srv.reset()

@@ -169,6 +169,11 @@ class Fixture(dbus.service.Object):
     def BlinkUp(self):
         return dbus.UInt64(1)
 
+    # any signature: dbus-send cannot build a{sv}, the policy is what is tested
+    @dbus.service.method(IFACE, out_signature="t")
+    def BlinkUpWithOptions(self, options):
+        return dbus.UInt64(1)
+
     @dbus.service.method(IFACE, in_signature="", out_signature="t")
     def Clear(self):
         return dbus.UInt64(2)
@@ -256,6 +261,10 @@ for m in BlinkUp Clear Cancel Reload; do
         expect operator allowed "$m" $to_service $name.$m
         expect root allowed "$m" $to_service $name.$m
 done
+options="dict:string:string:serial,SN123,operator,alice"
+expect outsider denied "BlinkUpWithOptions" $to_service $name.BlinkUpWithOptions $options
+expect operator allowed "BlinkUpWithOptions" $to_service $name.BlinkUpWithOptions $options
+expect root allowed "BlinkUpWithOptions" $to_service $name.BlinkUpWithOptions $options
 # interfaces nobody granted stay closed, even for operators
 expect operator denied "another interface" $to_service org.example.Other.Method
 

@@ -159,7 +159,7 @@ static uint64_t blinkup(void) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         uint64_t id = 0;
 
-        ck_assert_int_eq(manager_blinkup(manager, false, &id, &error), 0);
+        ck_assert_int_eq(manager_blinkup(manager, false, NULL, &id, &error), 0);
         ck_assert_uint_gt(id, 0);
         return id;
 }
@@ -275,7 +275,7 @@ static void check_busy(uint64_t running) {
         _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
         uint64_t id = 0;
 
-        ck_assert_int_lt(manager_blinkup(manager, false, &id, &error), 0);
+        ck_assert_int_lt(manager_blinkup(manager, false, NULL, &id, &error), 0);
         ck_assert_str_eq(error.name, FIXTURE_ERROR_BUSY);
         ck_assert_uint_eq(id, 0);
         ck_assert_uint_eq(info().last_attempt_id, running);
@@ -323,7 +323,7 @@ static bool stopping_refused(void) {
                 _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
                 uint64_t id = 0;
 
-                ck_assert_int_lt(manager_blinkup(manager, false, &id, &error), 0);
+                ck_assert_int_lt(manager_blinkup(manager, false, NULL, &id, &error), 0);
                 ck_assert_str_eq(error.name, FIXTURE_ERROR_BUSY);
                 if (strstr(error.message, "stopping"))
                         return true;

@@ -735,6 +735,70 @@ START_TEST(test_enospc_write) {
 }
 END_TEST
 
+/* The unit's serial number and operator on the "started" line: written with the record's escaping
+ * (lines checksummed elsewhere, with zlib.crc32), read back, and absent from older lines. */
+START_TEST(test_started_identity_parse) {
+        RecordLine l;
+
+        ck_assert_int_eq(record_parse_line("2026-11-24T03:10:00.123456Z attempt=42 event=started kind=factory "
+                                           "serial=SN-0042/A operator=\"Zo\\xc3\\xab Smith\" crc=0c9baadd\n",
+                                           &l),
+                         0);
+        ck_assert_str_eq(l.event, "started");
+        ck_assert_str_eq(record_line_get(&l, "kind"), "factory");
+        ck_assert_str_eq(record_line_get(&l, "serial"), "SN-0042/A");
+        ck_assert_str_eq(record_line_get(&l, "operator"), "Zo\xc3\xab Smith");
+        record_line_done(&l);
+
+        /* a record written before the fields existed */
+        ck_assert_int_eq(record_parse_line("2026-11-24T03:09:00.000000Z attempt=41 event=started kind=factory "
+                                           "crc=14cdadba\n",
+                                           &l),
+                         0);
+        ck_assert_str_eq(record_line_get(&l, "kind"), "factory");
+        ck_assert_ptr_null(record_line_get(&l, "serial"));
+        ck_assert_ptr_null(record_line_get(&l, "operator"));
+        record_line_done(&l);
+}
+END_TEST
+
+START_TEST(test_started_identity_round_trip) {
+        _cleanup_(freep) char *dir = make_tmpdir(), *path = record_path(dir), *text = NULL;
+        _cleanup_(record_freep) Record *r = NULL;
+        static const char *const expected[] = {
+                " attempt=1 event=started kind=factory serial=SN-0042/A operator=\"Zo\\xc3\\xab Smith\" crc=",
+                " attempt=2 event=started kind=factory serial=SN123 crc=",
+                " attempt=3 event=started kind=clear operator=alice crc=",
+                " attempt=4 event=started kind=factory crc=",
+                " attempt=5 event=started kind=factory crc=",
+        };
+        char *lines[8];
+        size_t n;
+
+        ck_assert_int_eq(record_open(dir, &r), 0);
+        ck_assert_int_eq(record_append_started_identity(r, 1, "factory", "SN-0042/A", "Zo\xc3\xab Smith"), 0);
+        ck_assert_int_eq(record_append_started_identity(r, 2, "factory", "SN123", NULL), 0);
+        ck_assert_int_eq(record_append_started_identity(r, 3, "clear", "", "alice"), 0);
+        ck_assert_int_eq(record_append_started_identity(r, 4, "factory", NULL, NULL), 0);
+        ck_assert_int_eq(record_append_started(r, 5, "factory"), 0);
+        ck_assert_int_eq(record_append_started_identity(r, 6, NULL, "SN1", NULL), -EINVAL);
+        r = record_free(r);
+
+        text = read_file(path, NULL);
+        n = split_lines(text, lines, ELEMENTSOF(lines));
+        ck_assert_uint_eq(n, ELEMENTSOF(expected));
+        for (size_t i = 0; i < n; i++) {
+                RecordLine l;
+
+                ck_assert_msg(strncmp(lines[i] + 27, expected[i], strlen(expected[i])) == 0, "%s", lines[i]);
+                ck_assert_int_eq(record_parse_line(lines[i], &l), 0);
+                ck_assert_uint_eq(l.attempt_id, i + 1);
+                record_line_done(&l);
+        }
+        rm_rf(dir);
+}
+END_TEST
+
 static Suite *record_suite(void) {
         Suite *s = suite_create("record");
         TCase *tc = tcase_create("core");
@@ -754,6 +818,8 @@ static Suite *record_suite(void) {
         tcase_add_test(tc, test_file_mode);
         tcase_add_test(tc, test_open_errors);
         tcase_add_test(tc, test_enospc_write);
+        tcase_add_test(tc, test_started_identity_parse);
+        tcase_add_test(tc, test_started_identity_round_trip);
         suite_add_tcase(s, tc);
         return s;
 }
