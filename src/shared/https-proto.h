@@ -34,3 +34,29 @@
 /* The installed blinkupd-https; the environment variable BLINKUPD_HTTPS_PATH overrides it (for
  * running from the build tree). */
 #define HTTPS_PROTO_PATH_ENV "BLINKUPD_HTTPS_PATH"
+
+/* Results delivery (blinkupd.conf(5), [Results]): a second blinkupd-https, started as
+ * "blinkupd-https --results", on the same kind of connection. It delivers every attempt's
+ * results document from the durable record (the record is the outbox; the delivered position
+ * is kept in <state dir>/RESULTS_POSITION_FILENAME) to [Results] URL=, in record order, at least
+ * once. It runs only while [Results] URL= is set, and keeps no timer while nothing waits.
+ *
+ * Methods of HTTPS_PROTO_RESULTS_INTERFACE at HTTPS_PROTO_PATH:
+ *   Open(HTTPS_PROTO_RESULTS_OPEN_SIGNATURE)  the results configuration, first and once (the
+ *                                           bearer token included); then it reads the record
+ *                                           from the delivered position and delivers
+ *   Kick()                                  new lines are on stable storage in the record
+ * Signal of that interface, sent after Open and whenever one of its values changes (never for
+ * a retry that changes nothing, so the idle daemon is not woken):
+ *   Status(HTTPS_PROTO_RESULTS_STATUS_SIGNATURE) */
+#define HTTPS_PROTO_RESULTS_INTERFACE "org.blinkupd.Https.Results"
+/* url, bearer token, ca_file, state directory, fixture_id, line, timeout, connect timeout,
+ * longest retry interval (µs), allow_insecure_http; "" for NULL */
+#define HTTPS_PROTO_RESULTS_OPEN_SIGNATURE "sssssstttb"
+/* backlog (documents not yet delivered), parked (refused for good, kept in
+ * RESULTS_PARKED_FILENAME), last delivery (CLOCK_REALTIME µs, 0: none since start), last error
+ * (CLOCK_REALTIME µs, 0: none), last error's text ("" none) */
+#define HTTPS_PROTO_RESULTS_STATUS_SIGNATURE "uutts"
+#define RESULTS_POSITION_FILENAME "results.position"
+#define RESULTS_PARKED_FILENAME "results-parked.jsonl"
+#define RESULTS_SCHEMA 1
