@@ -134,7 +134,7 @@ tests_unit_test_manager_SOURCES = tests/unit/test-manager.c tests/helpers/fake-f
 	tests/helpers/fake-factory-proxy.h
 tests_unit_test_manager_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_manager_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_manager_LDADD = src/daemon/libdaemon.a $(LIB_LIBS) $(GPIOD_LIBS) $(TEST_LIBS)
+tests_unit_test_manager_LDADD = src/daemon/libdaemon.a src/daemon/libhelper-process.a $(LIB_LIBS) $(GPIOD_LIBS) $(TEST_LIBS)
 
 tests_unit_test_factory_json_SOURCES = tests/unit/test-factory-json.c
 tests_unit_test_factory_json_CPPFLAGS = $(TEST_CPPFLAGS)

@@ -32,24 +32,12 @@
 #include "macro.h"
 #include "factory-json.h"
 #include "factory-proxy.h"
+#include "helper-process.h"
 #include "string-util.h"
 
-/* how long blinkupd-https may take to exit once its connection is closed */
-#define HELPER_EXIT_TIMEOUT_USEC (5 * USEC_PER_SEC)
 /* beyond the operation's own deadline, which blinkupd-https keeps: time for its answer to
  * arrive. Past it the daemon ends the operation itself, and kills blinkupd-https. */
 #define ANSWER_MARGIN_USEC (500 * USEC_PER_MSEC)
-
-/* One blinkupd-https process, from its start until it has been reaped. Its child event source
- * is floating (owned by the event loop) and frees the Helper when it goes, so a helper that is
- * being retired needs no owner and no one waits for it: it is reaped whenever it exits, and
- * killed if it has not HELPER_EXIT_TIMEOUT_USEC after its connection was closed. */
-typedef struct Helper {
-        FactoryProxy *proxy; /* NULL once retired */
-        pid_t pid;
-        sd_event_source *child; /* floating */
-        sd_event_source *kill_timer;
-} Helper;
 
 struct FactoryProxyOp {
         FactoryProxy *proxy;
@@ -66,145 +54,14 @@ struct FactoryProxyOp {
 
 struct FactoryProxy {
         sd_event *event;
-        char *path; /* of blinkupd-https */
         FactoryConfig config; /* the strings owned; the keys erased when freed */
-
-        sd_bus *bus;
-        Helper *helper; /* the current one */
-        unsigned starts;
+        HelperProcess hp;
 
         uint64_t next_id;
         FactoryProxyOp *ops;
 };
 
 /* ---- blinkupd-https, the process ---- */
-
-/* After fork(), in the child: async-signal-safe calls only (the transmitter thread exists). */
-_noreturn_ static void helper_exec(int fd, pid_t parent, int max_fd, char *const argv[]) {
-        static const char msg[] = "blinkupd: cannot execute the factory server client\n";
-        sigset_t none;
-
-        sigemptyset(&none);
-        (void) sigprocmask(SIG_SETMASK, &none, NULL);
-        (void) signal(SIGPIPE, SIG_DFL);
-        /* it ends with the daemon, and runs without the daemon's capabilities (CAP_SYS_NICE,
-         * CAP_IPC_LOCK: ambient ones are not passed on across execve() once cleared) */
-        if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
-                _exit(EXIT_FAILURE);
-        (void) prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-        if (fd == HTTPS_PROTO_FD) {
-                if (fcntl(fd, F_SETFD, 0) < 0)
-                        _exit(EXIT_FAILURE);
-        } else if (dup2(fd, HTTPS_PROTO_FD) < 0)
-                _exit(EXIT_FAILURE);
-        /* nothing else of the daemon's: not the GPIO lines, not the system bus */
-        if (close_range(HTTPS_PROTO_FD + 1, ~0U, 0) < 0) /* a seccomp filter without it */
-                for (int i = HTTPS_PROTO_FD + 1; i < max_fd; i++)
-                        (void) close(i);
-        execv(argv[0], argv);
-        (void) !write(STDERR_FILENO, msg, sizeof(msg) - 1);
-        _exit(127);
-}
-
-static void helper_destroy(void *userdata) {
-        Helper *h = userdata;
-
-        if (h->proxy && h->proxy->helper == h)
-                h->proxy->helper = NULL;
-        sd_event_source_disable_unref(h->kill_timer);
-        free(h);
-}
-
-static int on_helper_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
-        Helper *h = userdata;
-        bool current = h->proxy && h->proxy->helper == h;
-
-        if (!current)
-                log_debug("blinkupd-https (PID %d), retired, has exited.", (int) si->si_pid);
-        else if (si->si_code == CLD_EXITED)
-                log_warning("blinkupd-https (PID %d), the factory server client, exited with status %d; "
-                            "the next request starts it again.",
-                            (int) si->si_pid, si->si_status);
-        else
-                log_warning("blinkupd-https (PID %d), the factory server client, was ended by signal "
-                            "SIG%s; the next request starts it again.",
-                            (int) si->si_pid, sigabbrev_np(si->si_status) ?: "?");
-        /* reaped by sd-event; its requests end when the bus notices the connection closed. The
-         * source, floating, holds the only reference to itself: take one, give up the floating
-         * one, and drop it, which frees h (helper_destroy) once this callback has returned. */
-        sd_event_source_ref(source);
-        (void) sd_event_source_set_floating(source, false);
-        sd_event_source_disable_unref(source);
-        return 0;
-}
-
-static int on_helper_kill_timer(sd_event_source *source, uint64_t usec, void *userdata) {
-        Helper *h = userdata;
-
-        log_warning("blinkupd-https (PID %d) did not exit within %" PRIu64 " s of its connection closing; "
-                    "killing it.",
-                    (int) h->pid, HELPER_EXIT_TIMEOUT_USEC / USEC_PER_SEC);
-        (void) kill(h->pid, SIGKILL);
-        return 0;
-}
-
-/* The current blinkupd-https is done with; nothing waits for it.
- * kill_now (it missed a deadline): killed at once. Requests still waiting on its connection end
- * as sd-bus sees the connection close (the daemon keeps it attached while they refer to it).
- * Otherwise (reload, exit, or it stopped already): an open connection is closed, so that it
- * exits when it reads the end, and it is killed if it has not exited in
- * HELPER_EXIT_TIMEOUT_USEC. A connection that is closing already is only let go of: requests
- * still on it end as sd-bus finishes closing it. */
-static void helper_retire(FactoryProxy *s, bool kill_now) {
-        Helper *h = s->helper;
-        int r;
-
-        if (!kill_now && s->bus && sd_bus_is_open(s->bus) > 0)
-                s->bus = sd_bus_close_unref(s->bus);
-        else
-                s->bus = sd_bus_unref(s->bus);
-        if (!h)
-                return;
-        s->helper = NULL;
-        h->proxy = NULL;
-        if (kill_now) {
-                (void) kill(h->pid, SIGKILL);
-                return;
-        }
-        r = sd_event_add_time_relative(s->event, &h->kill_timer, CLOCK_MONOTONIC, HELPER_EXIT_TIMEOUT_USEC,
-                                       10 * USEC_PER_MSEC, on_helper_kill_timer, h);
-        if (r == -ESTALE) /* the event loop has ended: the daemon is exiting */
-                (void) kill(h->pid, SIGTERM);
-        else if (r < 0) {
-                log_warning_errno(r, "Cannot time the exit of blinkupd-https (PID %d), killing it: %m",
-                                  (int) h->pid);
-                (void) kill(h->pid, SIGKILL);
-        }
-}
-
-/* Watches a started blinkupd-https until it is reaped. */
-static int helper_watch(FactoryProxy *s, pid_t pid) {
-        sd_event_source *child = NULL;
-        Helper *h;
-        int r;
-
-        h = calloc(1, sizeof(*h));
-        if (!h)
-                return -ENOMEM;
-        h->proxy = s;
-        h->pid = pid;
-        r = sd_event_add_child(s->event, &child, pid, WEXITED, on_helper_exit, h);
-        if (r < 0) {
-                free(h);
-                return r;
-        }
-        (void) sd_event_source_set_destroy_callback(child, helper_destroy);
-        (void) sd_event_source_set_floating(child, true);
-        sd_event_source_unref(child); /* the event loop's now */
-        h->child = child;
-        s->helper = h;
-        return 0;
-}
 
 static int on_open_reply(sd_bus_message *m, void *userdata, sd_bus_error *ret_error) {
         const sd_bus_error *e = sd_bus_message_get_error(m);
@@ -219,7 +76,7 @@ static int helper_open(FactoryProxy *s) {
         const FactoryConfig *c = &s->config;
         int r;
 
-        r = sd_bus_message_new_method_call(s->bus, &m, NULL, HTTPS_PROTO_PATH, HTTPS_PROTO_INTERFACE,
+        r = sd_bus_message_new_method_call(s->hp.bus, &m, NULL, HTTPS_PROTO_PATH, HTTPS_PROTO_INTERFACE,
                                            "Open");
         if (r < 0)
                 return r;
@@ -231,65 +88,25 @@ static int helper_open(FactoryProxy *s) {
                 c->confirm_timeout_usec, c->confirm_interval_usec, c->allow_insecure_http);
         if (r < 0)
                 return r;
-        return sd_bus_call_async(s->bus, NULL, m, on_open_reply, s, 0);
+        return sd_bus_call_async(s->hp.bus, NULL, m, on_open_reply, s, 0);
 }
 
 static int helper_start(FactoryProxy *s) {
-        _cleanup_(sd_bus_unrefp) sd_bus *bus = NULL;
-        _cleanup_(closep) int child_fd = -1;
-        char level[32];
-        char *argv[] = { s->path, level, NULL };
-        struct rlimit rl;
-        int pair[2], max_fd, r;
-        pid_t parent = getpid(), pid;
+        int r;
 
-        helper_retire(s, false);
-        if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) < 0)
-                return log_error_errno(-errno, "Cannot create the connection to blinkupd-https: %m");
-        child_fd = pair[1];
-        (void) snprintf(level, sizeof(level), "--log-level=%d", log_get_max_level());
-        max_fd = getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 65536 ? (int) rl.rlim_cur : 65536;
-
-        r = sd_bus_new(&bus);
-        if (r >= 0)
-                r = sd_bus_set_fd(bus, pair[0], pair[0]); /* the bus owns it from here on */
-        if (r < 0) {
-                safe_close(pair[0]);
-                return log_error_errno(r, "Cannot create the connection to blinkupd-https: %m");
-        }
-        (void) sd_bus_set_description(bus, "blinkupd-https");
-
-        pid = fork();
-        if (pid < 0)
-                return log_error_errno(-errno, "Cannot start blinkupd-https: %m");
-        if (pid == 0)
-                helper_exec(child_fd, parent, max_fd, argv);
-        s->starts++;
-        safe_close(TAKE_FD(child_fd));
-
-        r = helper_watch(s, pid);
-        if (r < 0) { /* it could never be reaped, nor killed on time: not kept */
-                (void) kill(pid, SIGKILL);
-                (void) waitpid(pid, NULL, 0);
-                return log_error_errno(r, "Cannot watch blinkupd-https (PID %d): %m", (int) pid);
-        }
-        r = sd_bus_start(bus);
-        if (r >= 0)
-                r = sd_bus_attach_event(bus, s->event, SD_EVENT_PRIORITY_NORMAL);
+        r = helper_process_start(&s->hp);
         if (r < 0)
-                return log_error_errno(r, "Cannot connect to blinkupd-https: %m");
-        s->bus = TAKE_PTR(bus);
+                return r;
         r = helper_open(s);
         if (r < 0)
                 return log_error_errno(r, "Cannot send the configuration to blinkupd-https: %m");
-        log_debug("Started blinkupd-https (PID %d), the factory server client.", (int) pid);
         return 0;
 }
 
 static int helper_ensure(FactoryProxy *s) {
-        if (s->bus && sd_bus_is_open(s->bus) > 0)
+        if (helper_process_running(&s->hp))
                 return 0;
-        if (s->starts > 0)
+        if (s->hp.starts > 0)
                 log_notice("Starting blinkupd-https, the factory server client, again.");
         return helper_start(s);
 }
@@ -379,11 +196,11 @@ static int on_op_deadline(sd_event_source *source, uint64_t usec, void *userdata
         char span[32];
 
         (void) snprintf(span, sizeof(span), "%.1f s", (double) op->deadline_usec / (double) USEC_PER_SEC);
-        if (op->bus == s->bus && s->helper) {
+        if (op->bus == s->hp.bus && s->hp.helper) {
                 log_warning("blinkupd-https (PID %d) did not answer %s within its deadline of %s; killing it.",
-                            (int) s->helper->pid, method, span);
-                stuck = sd_bus_ref(s->bus);
-                helper_retire(s, true);
+                            (int) helper_process_pid(&s->hp), method, span);
+                stuck = sd_bus_ref(s->hp.bus);
+                helper_process_retire(&s->hp, true);
         }
         op_fail_timeout(op,
                         "%s: no answer from blinkupd-https, the factory server client, within the deadline of "
@@ -427,9 +244,9 @@ static int op_call(FactoryProxy *s, const char *method, const char *token_id, fa
         op->deadline_usec = deadline_usec;
         op->callback = cb;
         op->userdata = userdata;
-        op->bus = sd_bus_ref(s->bus);
+        op->bus = sd_bus_ref(s->hp.bus);
 
-        r = sd_bus_message_new_method_call(s->bus, &m, NULL, HTTPS_PROTO_PATH, HTTPS_PROTO_INTERFACE,
+        r = sd_bus_message_new_method_call(s->hp.bus, &m, NULL, HTTPS_PROTO_PATH, HTTPS_PROTO_INTERFACE,
                                            method);
         if (r >= 0)
                 r = sd_bus_message_append(m, "t", op->id);
@@ -438,7 +255,7 @@ static int op_call(FactoryProxy *s, const char *method, const char *token_id, fa
         /* sd-bus's own timeout does not run while the connection is still authenticating: the
          * deadline is a timer of the event loop's, sd-bus's only a later backstop */
         if (r >= 0)
-                r = sd_bus_call_async(s->bus, &op->slot, m, on_op_reply, op,
+                r = sd_bus_call_async(s->hp.bus, &op->slot, m, on_op_reply, op,
                                       deadline_usec + ANSWER_MARGIN_USEC + HELPER_EXIT_TIMEOUT_USEC);
         if (r >= 0)
                 r = sd_event_add_time_relative(s->event, &op->deadline, CLOCK_MONOTONIC,
@@ -514,7 +331,6 @@ static int config_copy(FactoryConfig *dst, const FactoryConfig *src) {
 
 int factory_proxy_new(sd_event *e, const FactoryConfig *c, FactoryProxy **ret) {
         _cleanup_(factory_proxy_freep) FactoryProxy *s = NULL;
-        const char *path;
         int r;
 
         if (!e || !c || !ret)
@@ -522,19 +338,13 @@ int factory_proxy_new(sd_event *e, const FactoryConfig *c, FactoryProxy **ret) {
         r = factory_config_check(c, NULL);
         if (r < 0)
                 return r;
-        path = getenv(HTTPS_PROTO_PATH_ENV);
-        if (!path || !*path)
-                path = PKGLIBEXECDIR "/blinkupd-https";
-        if (access(path, X_OK) < 0)
-                return log_error_errno(-errno, "Cannot run %s, the factory server client: %m", path);
-
         s = calloc(1, sizeof(*s));
         if (!s)
                 return -ENOMEM;
         s->event = sd_event_ref(e);
-        s->path = strdup(path);
-        if (!s->path)
-                return -ENOMEM;
+        r = helper_process_init(&s->hp, e, NULL, "the factory server client");
+        if (r < 0)
+                return r;
         r = config_copy(&s->config, c);
         if (r < 0)
                 return r;
@@ -550,9 +360,8 @@ FactoryProxy *factory_proxy_free(FactoryProxy *s) {
                 return NULL;
         while (s->ops)
                 op_free(s->ops);
-        helper_retire(s, false);
+        helper_process_done(&s->hp);
         config_clear(&s->config);
-        free(s->path);
         sd_event_unref(s->event);
         free(s);
         return NULL;

@@ -25,9 +25,15 @@ src_daemon_libdaemon_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(GPIOD_CFLAGS)
 # factory-proxy.h instead
 noinst_LIBRARIES += src/daemon/libfactory-proxy.a
 src_daemon_libfactory_proxy_a_SOURCES = src/daemon/factory-proxy.c src/daemon/factory-proxy.h
-src_daemon_libfactory_proxy_a_CPPFLAGS = $(DAEMON_CPPFLAGS) -DPKGLIBEXECDIR=\"$(pkglibexecdir)\"
+src_daemon_libfactory_proxy_a_CPPFLAGS = $(DAEMON_CPPFLAGS)
 src_daemon_libfactory_proxy_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS)
-DAEMON_LIBS = src/daemon/libdaemon.a src/daemon/libfactory-proxy.a $(LIB_LIBS) $(GPIOD_LIBS)
+# a blinkupd-https process, as both proxies start one
+noinst_LIBRARIES += src/daemon/libhelper-process.a
+src_daemon_libhelper_process_a_SOURCES = src/daemon/helper-process.c src/daemon/helper-process.h
+src_daemon_libhelper_process_a_CPPFLAGS = $(DAEMON_CPPFLAGS) -DPKGLIBEXECDIR=\"$(pkglibexecdir)\"
+src_daemon_libhelper_process_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS)
+DAEMON_LIBS = src/daemon/libdaemon.a src/daemon/libfactory-proxy.a src/daemon/libhelper-process.a \
+	$(LIB_LIBS) $(GPIOD_LIBS)
 
 sbin_PROGRAMS = src/blinkupd
 src_blinkupd_SOURCES = src/daemon/blinkupd.c
