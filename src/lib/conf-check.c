@@ -329,6 +329,43 @@ static int check_server(Loader *l) {
         return check_production_mode(l);
 }
 
+/* A bearer token goes into an HTTP header: visible ASCII only (RFC 6750's b64token and more). */
+static bool token_ok(const char *t) {
+        for (const char *p = t; *p; p++)
+                if (*p < 0x21 || *p > 0x7e)
+                        return false;
+        return *t;
+}
+
+static int check_results(Loader *l) {
+        Config *c = l->config;
+        size_t iurl = IDX("Results", "URL"), itoken = IDX("Results", "TokenFile");
+        int r;
+
+        if (!c->results.url) {
+                if (c->results.token_file)
+                        (void) item_message(l, false, itoken, "ignored: [Results] URL= is not set");
+                return 0;
+        }
+        if (!streq_ptr(factory_url_scheme(c->results.url), "https://") && !c->server.allow_insecure_http)
+                (void) item_message(l, true, iurl,
+                                    "%s is plain HTTP; use https:// ([Server] AllowInsecureHttp=yes permits "
+                                    "http:// for tests)",
+                                    CONF_QUOTE(c->results.url));
+        r = load_secret_key(l, itoken, CONFIG_CREDENTIAL_RESULTS_TOKEN, &c->results.token_file, &c->results.token,
+                            &c->results.token_source);
+        if (r == -ENOMEM)
+                return r;
+        if (r >= 0 && c->results.token && !token_ok(c->results.token))
+                (void) item_message(l, true, itoken,
+                                    "%s: the bearer token is empty or holds a space or a character that is "
+                                    "not printable ASCII",
+                                    c->results.token_source == CONFIG_SECRET_CREDENTIAL
+                                            ? "credential " CONFIG_CREDENTIAL_RESULTS_TOKEN
+                                            : c->results.token_file);
+        return 0;
+}
+
 int config_check(Loader *l) {
         int r;
 
@@ -345,6 +382,8 @@ int config_check(Loader *l) {
         if (r == -ENOMEM)
                 return r;
         r = check_server(l);
+        if (r >= 0)
+                r = check_results(l);
         if (r == -ENOMEM || l->parser->oom)
                 return -ENOMEM;
         return l->parser->errors ? -EINVAL : 0;

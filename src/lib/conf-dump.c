@@ -90,6 +90,18 @@ static void dump_server(const Config *c, FILE *f) {
                 yes_no(c->server.allow_insecure_http));
 }
 
+static void dump_results(const Config *c, FILE *f) {
+        fprintf(f, "\n[Fixture]\nLine=%s\n", strempty(c->fixture.line));
+        fprintf(f, "\n[Results]\nURL=%s\n", strempty(c->results.url));
+        if (!c->results.url)
+                fprintf(f, "# no URL: results are not delivered (the record keeps them)\n");
+        fprintf(f, "TokenFile=%s\n", secret_file(c->results.token_file, c->results.token_source));
+        if (c->results.url)
+                dump_secret(f, "bearer token", c->results.token, c->results.token_source, "TokenFile",
+                            CONFIG_CREDENTIAL_RESULTS_TOKEN, c->results.token_file);
+        fprintf(f, "RetryMaxSec=%u\n", c->results.retry_max_sec);
+}
+
 static void dump_realtime(const Config *c, FILE *f) {
         fprintf(f, "\n[RealTime]\nPriority=%u\n", c->realtime.priority);
         if (c->realtime.cpu >= 0)
@@ -109,6 +121,7 @@ int config_dump(const Config *c, FILE *f) {
         dump_wifi(c, f);
         dump_gpio(c, f);
         dump_server(c, f);
+        dump_results(c, f);
         dump_realtime(c, f);
         fprintf(f, "\n[Simulation]\nTrace=%s\nButtonFifo=%s\n", strempty(c->simulation.trace),
                 strempty(c->simulation.button_fifo));

@@ -15,6 +15,7 @@
 #include "conf-table.h"
 #include "factory.h"
 #include "frame.h"
+#include "identity.h"
 #include "string-util.h"
 
 static int parse_string(ConfParser *p, const ConfigItem *item, const char *value, void *data);
@@ -28,6 +29,7 @@ static int parse_token_type(ConfParser *p, const ConfigItem *item, const char *v
 static int parse_bias(ConfParser *p, const ConfigItem *item, const char *value, void *data);
 static int parse_hex_id(ConfParser *p, const ConfigItem *item, const char *value, void *data);
 static int parse_url(ConfParser *p, const ConfigItem *item, const char *value, void *data);
+static int parse_line_name(ConfParser *p, const ConfigItem *item, const char *value, void *data);
 
 #define OFF(field) offsetof(Config, field)
 
@@ -67,6 +69,12 @@ const ConfigItem config_items[] = {
         { "Server", "MaxConfirmations", parse_unsigned, OFF(server.max_confirmations), "32", 1, 1024 },
         { "Server", "PrefetchToken", parse_bool, OFF(server.prefetch_token), "no" },
         { "Server", "AllowInsecureHttp", parse_bool, OFF(server.allow_insecure_http), "no" },
+
+        { "Fixture", "Line", parse_line_name, OFF(fixture.line) },
+
+        { "Results", "URL", parse_url, OFF(results.url) },
+        { "Results", "TokenFile", parse_path, OFF(results.token_file) },
+        { "Results", "RetryMaxSec", parse_unsigned, OFF(results.retry_max_sec), "300", 1, 86400 },
 
         { "RealTime", "Priority", parse_unsigned, OFF(realtime.priority), "80", 0, 99 },
         { "RealTime", "CPU", parse_cpu, OFF(realtime.cpu), NULL, 0, 1023 },
@@ -325,4 +333,13 @@ static int parse_url(ConfParser *p, const ConfigItem *item, const char *value, v
         free(*(char **) data);
         *(char **) data = TAKE_PTR(s);
         return 0;
+}
+
+/* [Fixture] Line=: a name under the rules of an operator's name (identity.h). */
+static int parse_line_name(ConfParser *p, const ConfigItem *item, const char *value, void *data) {
+        ErrorText e = {};
+
+        if (*value && identity_check_text(CONF_QUOTE(value), value, true, &e) < 0)
+                return conf_bad_value(p, item->key, "%s", e.message);
+        return free_and_strdup(data, empty_to_null(value));
 }

@@ -38,6 +38,10 @@ Config *config_free(Config *c) {
         free(c->server.plan_id);
         free(c->server.fixture_id);
         free(c->server.ca_file);
+        free(c->fixture.line);
+        free(c->results.url);
+        erase_and_free(c->results.token);
+        free(c->results.token_file);
         free(c->simulation.trace);
         free(c->simulation.button_fifo);
         free(c->daemon.state_directory);

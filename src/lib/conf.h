@@ -31,6 +31,7 @@
 #define CONFIG_CREDENTIAL_WIFI_PASSWORD "wifi-password"
 #define CONFIG_CREDENTIAL_LOGIN_KEY "login-key"
 #define CONFIG_CREDENTIAL_API_KEY "api-key"
+#define CONFIG_CREDENTIAL_RESULTS_TOKEN "results-token"
 
 /* In factory mode an unset FixtureId= is derived from /etc/machine-id with
  * factory_fixture_id_default() (factory.h), so it is stable for the machine and does not reveal
@@ -120,6 +121,22 @@ typedef struct Config {
                 bool prefetch_token; /* PrefetchToken=, default no */
                 bool allow_insecure_http; /* AllowInsecureHttp=, default no */
         } server;
+
+        struct {
+                /* Line=: the production line's name, 1..64 bytes of printable UTF-8 (identity.h's
+                 * rules for an operator's name); NULL = unset */
+                char *line;
+        } fixture;
+
+        struct {
+                /* URL=: where each attempt's results document is POSTed: https:// (http:// with
+                 * [Server] AllowInsecureHttp=yes), no trailing '/'; NULL = no delivery */
+                char *url;
+                char *token; /* the bearer token (secret); NULL = none */
+                char *token_file; /* TokenFile=, or the credential's path */
+                ConfigSecretSource token_source;
+                unsigned retry_max_sec; /* RetryMaxSec=, 1..86400, default 300 */
+        } results;
 
         struct {
                 unsigned priority; /* Priority=, 0..99, default 80; 0 = no SCHED_FIFO */

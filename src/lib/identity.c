@@ -54,14 +54,10 @@ static bool char_is_control(uint32_t c) {
         return c < 0x20 || (c >= 0x7f && c <= 0x9f) || c == 0x2028 || c == 0x2029;
 }
 
-int identity_check(const char *key, const char *value, ErrorText *e) {
+int identity_check_text(const char *key, const char *value, bool spaces, ErrorText *e) {
         const unsigned char *s = (const unsigned char *) value;
-        bool serial = streq_ptr(key, IDENTITY_KEY_SERIAL);
         size_t n;
 
-        if (!identity_key_is_known(key))
-                return error_text_set(e, -ENOKEY, "unknown key \"%s\": the keys are \"%s\" and \"%s\"",
-                                      strempty(key), IDENTITY_KEY_SERIAL, IDENTITY_KEY_OPERATOR);
         if (!value || !*value)
                 return error_text_set(e, -EINVAL, "%s: empty", key);
         n = strlen(value);
@@ -76,11 +72,18 @@ int identity_check(const char *key, const char *value, ErrorText *e) {
                 if (char_is_control(c))
                         return error_text_set(e, -EINVAL, "%s: control character U+%04X at byte %zu", key,
                                               (unsigned) c, i);
-                if (c == ' ' && serial)
+                if (c == ' ' && !spaces)
                         return error_text_set(e, -EINVAL, "%s: a space at byte %zu; a serial number has none",
                                               key, i);
         }
         if (value[0] == ' ' || value[n - 1] == ' ')
                 return error_text_set(e, -EINVAL, "%s: starts or ends with a space", key);
         return 0;
+}
+
+int identity_check(const char *key, const char *value, ErrorText *e) {
+        if (!identity_key_is_known(key))
+                return error_text_set(e, -ENOKEY, "unknown key \"%s\": the keys are \"%s\" and \"%s\"",
+                                      strempty(key), IDENTITY_KEY_SERIAL, IDENTITY_KEY_OPERATOR);
+        return identity_check_text(key, value, !streq(key, IDENTITY_KEY_SERIAL), e);
 }

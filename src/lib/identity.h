@@ -30,3 +30,7 @@ bool identity_key_is_known(const char *key);
 /* Whether VALUE is good for KEY: 0; -ENOKEY for an unknown key, -EINVAL for a value against
  * the rules above. The message names the key. */
 int identity_check(const char *key, const char *value, ErrorText *e);
+
+/* The same rules for another name (the message calls it WHAT): an operator's with SPACES, a
+ * serial number's without. [Fixture] Line= is checked as an operator's name. */
+int identity_check_text(const char *what, const char *value, bool spaces, ErrorText *e);
