@@ -9,6 +9,7 @@
 #include "ctl-bus.h"
 #include "ctl-common.h"
 #include "macro.h"
+#include "record.h"
 #include "string-util.h"
 #include "waveform.h"
 
@@ -16,6 +17,11 @@
 
 typedef struct Status {
         char *state, *fixture_id, *factory_status, *ssid, *last_error, *last_device_id;
+        char *last_serial, *last_operator;
+        /* the results delivery */
+        char *results_url, *results_last_error;
+        uint64_t results_backlog, results_parked, results_last_delivery, results_last_error_time;
+        bool have_results_backlog, have_results_parked, have_results_last_delivery, have_results_last_error_time;
         int fast, active_high; /* -1: not reported */
         uint64_t attempts, successes, failures, last_attempt_id;
         bool have_attempts, have_successes, have_failures, have_last_attempt_id, have_timing;
@@ -29,6 +35,10 @@ static void status_done(Status *s) {
         free(s->ssid);
         free(s->last_error);
         free(s->last_device_id);
+        free(s->last_serial);
+        free(s->last_operator);
+        free(s->results_url);
+        free(s->results_last_error);
 }
 
 /* an unsigned or signed integer of any width; negative values count as 0 */
@@ -111,6 +121,27 @@ static int read_variant_timing(sd_bus_message *m, const char *contents, Status *
         return r;
 }
 
+static int status_read_property_more(sd_bus_message *m, const char *name, const char *contents, Status *s) {
+        if (streq(name, "LastSerial"))
+                return read_variant_string(m, contents, &s->last_serial);
+        if (streq(name, "LastOperator"))
+                return read_variant_string(m, contents, &s->last_operator);
+        if (streq(name, "ResultsURL"))
+                return read_variant_string(m, contents, &s->results_url);
+        if (streq(name, "ResultsLastError"))
+                return read_variant_string(m, contents, &s->results_last_error);
+        if (streq(name, "ResultsBacklog"))
+                return read_variant_uint(m, contents, &s->results_backlog, &s->have_results_backlog);
+        if (streq(name, "ResultsParked"))
+                return read_variant_uint(m, contents, &s->results_parked, &s->have_results_parked);
+        if (streq(name, "ResultsLastDelivery"))
+                return read_variant_uint(m, contents, &s->results_last_delivery, &s->have_results_last_delivery);
+        if (streq(name, "ResultsLastErrorTime"))
+                return read_variant_uint(m, contents, &s->results_last_error_time,
+                                         &s->have_results_last_error_time);
+        return sd_bus_message_skip(m, "v");
+}
+
 /* The value of property NAME, the variant the message is at, into s; other properties are
  * skipped. */
 static int status_read_property(sd_bus_message *m, const char *name, const char *contents, Status *s) {
@@ -140,7 +171,7 @@ static int status_read_property(sd_bus_message *m, const char *name, const char 
                 return read_variant_uint(m, contents, &s->last_attempt_id, &s->have_last_attempt_id);
         if (streq(name, "LastTiming"))
                 return read_variant_timing(m, contents, s);
-        return sd_bus_message_skip(m, "v");
+        return status_read_property_more(m, name, contents, s);
 }
 
 /* GetAll's a{sv} */
@@ -233,6 +264,32 @@ static void status_print_timing(const Status *s) {
         status_line("Last timing", buf);
 }
 
+/* "2026-11-24T03:10:00.000000Z", "never" for 0 */
+static const char *status_time(char buf[static RECORD_TIMESTAMP_MAX], uint64_t usec) {
+        return usec == 0 ? "never" : record_format_timestamp(buf, usec);
+}
+
+static void status_print_results(const Status *s) {
+        char buf[256], t[RECORD_TIMESTAMP_MAX];
+
+        if (!s->results_url) /* a daemon without the results delivery */
+                return;
+        status_string("Results to", s->results_url, "(none: [Results] URL= is not set)");
+        if (!*s->results_url)
+                return;
+        snprintf(buf, sizeof(buf), "%" PRIu64 " waiting, %" PRIu64 " parked", s->results_backlog,
+                 s->results_parked);
+        status_line("Results backlog", buf);
+        status_line("Last delivery", status_time(t, s->results_last_delivery));
+        if (!s->results_last_error || !*s->results_last_error) {
+                status_line("Delivery error", "none");
+                return;
+        }
+        printf("%*s: ", STATUS_LABEL_WIDTH, "Delivery error");
+        print_clean(stdout, s->results_last_error);
+        printf(" (%s)\n", status_time(t, s->results_last_error_time));
+}
+
 static void status_print(const Status *s) {
         status_string("State", s->state, "n/a");
         status_string("Fixture ID", s->fixture_id, "(none)");
@@ -245,7 +302,10 @@ static void status_print(const Status *s) {
         status_print_counters(s);
         status_string("Last error", s->last_error, "none");
         status_string("Last device", s->last_device_id, "none");
+        status_string("Last serial", s->last_serial, "none");
+        status_string("Last operator", s->last_operator, "none");
         status_print_timing(s);
+        status_print_results(s);
 }
 
 static void status_json_bool(JsonOut *j, const char *key, int b) {
@@ -260,6 +320,24 @@ static void status_json_uint(JsonOut *j, const char *key, uint64_t v, bool have)
                 json_field_unsigned(j, key, v);
         else
                 json_field_null(j, key);
+}
+
+/* "results": null without a URL, else the delivery's figures; times in microseconds since the
+ * epoch (0: never), as the properties give them. */
+static void status_json_results(JsonOut *j, const Status *s) {
+        if (!s->results_url || !*s->results_url) {
+                json_field_null(j, "results");
+                return;
+        }
+        json_key(j, "results");
+        json_begin_object(j);
+        json_field_string(j, "url", s->results_url);
+        status_json_uint(j, "backlog", s->results_backlog, s->have_results_backlog);
+        status_json_uint(j, "parked", s->results_parked, s->have_results_parked);
+        status_json_uint(j, "last_delivery_usec", s->results_last_delivery, s->have_results_last_delivery);
+        status_json_uint(j, "last_error_usec", s->results_last_error_time, s->have_results_last_error_time);
+        json_field_string(j, "last_error", s->results_last_error);
+        json_end_object(j);
 }
 
 /* One object: the properties as blinkupd reports them, null for those it does not. */
@@ -284,6 +362,9 @@ static void status_print_json(const Status *s, JsonMode mode) {
                 ctl_json_timing(&j, "last_timing", s->max_lateness_ns, s->p99_lateness_ns, s->edges);
         else
                 json_field_null(&j, "last_timing");
+        json_field_string(&j, "last_serial", s->last_serial);
+        json_field_string(&j, "last_operator", s->last_operator);
+        status_json_results(&j, s);
         json_end_object(&j);
 }
 

@@ -13,7 +13,7 @@
 /* The properties that are a field of ManagerInfo as it is: its D-Bus type and where it is. */
 static const struct {
         const char *name;
-        char type; /* 's' (NULL reads as ""), 'b' or 't' */
+        char type; /* 's' (NULL reads as ""), 'b', 'u' or 't' */
         size_t offset;
 } info_properties[] = {
         { "FixtureId", 's', offsetof(ManagerInfo, fixture_id) },
@@ -28,6 +28,12 @@ static const struct {
         { "LastDeviceId", 's', offsetof(ManagerInfo, last_device_id) },
         { "LastSerial", 's', offsetof(ManagerInfo, last_serial) },
         { "LastOperator", 's', offsetof(ManagerInfo, last_operator) },
+        { "ResultsURL", 's', offsetof(ManagerInfo, results_url) },
+        { "ResultsBacklog", 'u', offsetof(ManagerInfo, results_backlog) },
+        { "ResultsParked", 'u', offsetof(ManagerInfo, results_parked) },
+        { "ResultsLastDelivery", 't', offsetof(ManagerInfo, results_last_delivery_usec) },
+        { "ResultsLastErrorTime", 't', offsetof(ManagerInfo, results_last_error_usec) },
+        { "ResultsLastError", 's', offsetof(ManagerInfo, results_last_error) },
 };
 
 static int append_info_field(sd_bus_message *reply, const ManagerInfo *i, char type, size_t offset) {
@@ -38,6 +44,8 @@ static int append_info_field(sd_bus_message *reply, const ManagerInfo *i, char t
                 return sd_bus_message_append(reply, "s", *(const char *const *) field ?: "");
         case 'b':
                 return sd_bus_message_append(reply, "b", (int) *(const bool *) field);
+        case 'u':
+                return sd_bus_message_append(reply, "u", *(const uint32_t *) field);
         default:
                 return sd_bus_message_append(reply, "t", *(const uint64_t *) field);
         }
@@ -176,6 +184,12 @@ static const sd_bus_vtable fixture_vtable[] = {
         SD_BUS_PROPERTY("LastSerial", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LastOperator", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("LastTiming", "(ttt)", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ResultsURL", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ResultsBacklog", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ResultsParked", "u", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ResultsLastDelivery", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ResultsLastErrorTime", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ResultsLastError", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         /* Access is the bus policy's job (root and group blinkup), hence UNPRIVILEGED here. */
         SD_BUS_METHOD_WITH_ARGS("BlinkUp", SD_BUS_NO_ARGS, SD_BUS_RESULT("t", attempt_id), method_blinkup,
                                 SD_BUS_VTABLE_UNPRIVILEGED),

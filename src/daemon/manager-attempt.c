@@ -32,6 +32,7 @@ void manager_attempt_fail(Manager *m, const char *error_name, const char *messag
                 manager_record_or_warn(m, record_append_cancelled(m->record, id), "cancelled");
         else
                 manager_record_or_warn(m, record_append_failed(m->record, id, error_name, message), "failed");
+        results_proxy_kick(m->results);
 
         m->failures++;
         free(m->last_error);
@@ -48,6 +49,7 @@ static void attempt_succeed(Manager *m) {
         uint64_t id = m->attempt_id;
 
         m->successes++;
+        results_proxy_kick(m->results); /* the blinked line */
         (void) manager_indicator_set(m, IND_FAIL, false);
         (void) manager_indicator_set(m, IND_PASS, true);
         m->last_error = mfree(m->last_error);

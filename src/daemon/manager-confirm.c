@@ -28,6 +28,7 @@ static void confirmed(Manager *m, uint64_t id, const char *device_id) {
         char field[64];
 
         manager_record_or_warn(m, record_append_confirmed(m->record, id, device_id), "confirmed");
+        results_proxy_kick(m->results);
         (void) snprintf(field, sizeof(field), "BLINKUP_DEVICE_ID=%s", device_id);
         manager_log_attempt(m, LOG_INFO, MESSAGE_ID_CONFIRMED, id, field, "Attempt %" PRIu64 ": device %s enrolled.",
                             id, device_id);
@@ -40,6 +41,7 @@ static void not_confirmed(Manager *m, uint64_t id, const FactoryResult *res) {
         const char *name = manager_factory_error_bus_name(res->kind);
 
         manager_record_or_warn(m, record_append_failed(m->record, id, name, res->message), "failed");
+        results_proxy_kick(m->results);
         manager_log_attempt(m, LOG_ERR, MESSAGE_ID_FAILED, id, NULL,
                             "Attempt %" PRIu64 ": enrollment was not confirmed: %s", id, res->message);
         (void) bus_fixture_emit_finished(m->bus, id, false, name, res->message, "");

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "manager.h"
 #include "record.h"
+#include "results-proxy.h"
 #include "time-util.h"
 #include "transmitter.h"
 
@@ -56,6 +57,7 @@ struct Manager {
         GpioLine *led, *button, *indicators[_IND_MAX];
         Transmitter *transmitter;
         FactoryProxy *proxy;
+        ResultsProxy *results; /* NULL: [Results] URL= is not set */
         Record *record;
         char fixture_id[17];
 
@@ -110,6 +112,9 @@ void manager_set_state(Manager *m, ManagerState s);
 void manager_set_factory_status(Manager *m, FactoryStatus s);
 void manager_record_or_warn(Manager *m, int r, const char *what);
 int manager_open_factory(Manager *m, const Config *c, FactoryProxy **ret);
+/* The results delivery of c: *ret is NULL when c has no [Results] URL=. The one running is kept
+ * when its configuration is the same (*ret = m->results, with keep set). */
+int manager_open_results(Manager *m, const Config *c, ResultsProxy **ret, bool *ret_keep);
 
 /* manager-attempt.c */
 void manager_attempt_fail(Manager *m, const char *error_name, const char *message);

@@ -81,7 +81,7 @@ static int reload_hardware(Manager *m, const Config *c, char **ret_message) {
 }
 
 /* What the old client is still doing (prefetch, confirmations) ends here. */
-static void reload_swap_in(Manager *m, Config *c, FactoryProxy *proxy) {
+static void reload_swap_in(Manager *m, Config *c, FactoryProxy *proxy, ResultsProxy *results) {
         m->prefetch_op = factory_proxy_op_cancel(m->prefetch_op);
         m->prefetched = false;
         if (m->confirmations)
@@ -89,6 +89,10 @@ static void reload_swap_in(Manager *m, Config *c, FactoryProxy *proxy) {
         manager_confirmations_abandon(m);
         factory_proxy_free(m->proxy);
         m->proxy = proxy;
+        if (results != m->results) {
+                results_proxy_free(m->results);
+                m->results = results;
+        }
         config_free(m->config);
         m->config = c;
         (void) snprintf(m->fixture_id, sizeof(m->fixture_id), "%s", strempty(m->config->server.fixture_id));
@@ -97,6 +101,8 @@ static void reload_swap_in(Manager *m, Config *c, FactoryProxy *proxy) {
 static int reload(Manager *m, char **ret_message) {
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_(factory_proxy_freep) FactoryProxy *proxy = NULL;
+        _cleanup_(results_proxy_freep) ResultsProxy *results = NULL;
+        bool keep;
         int r;
 
         (void) sd_notify(false, "RELOADING=1\nSTATUS=Reloading the configuration.");
@@ -121,12 +127,19 @@ static int reload(Manager *m, char **ret_message) {
         if (r < 0)
                 return reload_refuse(m, ret_message, r, "The factory server client could not be set up: %s",
                                      strerror(-r));
+        r = manager_open_results(m, c, &results, &keep);
+        if (keep)
+                TAKE_PTR(results); /* m->results, not ours to free */
+        if (r < 0)
+                return reload_refuse(m, ret_message, r, "The results delivery could not be set up: %s",
+                                     strerror(-r));
         r = reload_hardware(m, c, ret_message);
         if (r < 0)
                 return r;
 
-        reload_swap_in(m, TAKE_PTR(c), TAKE_PTR(proxy));
-        (void) bus_fixture_emit_properties_changed(m->bus, "FixtureId", "Fast", "ActiveHigh", "SSID", NULL);
+        reload_swap_in(m, TAKE_PTR(c), TAKE_PTR(proxy), keep ? m->results : TAKE_PTR(results));
+        (void) bus_fixture_emit_properties_changed(m->bus, "FixtureId", "Fast", "ActiveHigh", "SSID", "ResultsURL",
+                                                   NULL);
         log_info("Configuration reloaded.");
         manager_prefetch_schedule(m, 0);
         (void) sd_notify(false, "READY=1");

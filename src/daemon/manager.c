@@ -155,6 +155,17 @@ void manager_get_info(Manager *m, ManagerInfo *ret) {
                 .last_p99_lateness_ns = m->last_p99_lateness_ns,
                 .last_edges = m->last_edges,
         };
+        if (m->results) {
+                ResultsStatus st;
+
+                results_proxy_get_status(m->results, &st);
+                ret->results_url = m->config->results.url;
+                ret->results_last_error = st.last_error;
+                ret->results_backlog = st.backlog;
+                ret->results_parked = st.parked;
+                ret->results_last_delivery_usec = st.last_delivery_usec;
+                ret->results_last_error_usec = st.last_error_usec;
+        }
 }
 
 /* ---- the server ---- */
@@ -177,6 +188,39 @@ int manager_open_factory(Manager *m, const Config *c, FactoryProxy **ret) {
                 .allow_insecure_http = c->server.allow_insecure_http,
         };
         return factory_proxy_new(m->event, &sc, ret);
+}
+
+static void on_results_changed(ResultsProxy *rp, void *userdata) {
+        Manager *m = userdata;
+
+        (void) bus_fixture_emit_properties_changed(m->bus, "ResultsBacklog", "ResultsParked", "ResultsLastDelivery",
+                                                   "ResultsLastErrorTime", "ResultsLastError", NULL);
+}
+
+int manager_open_results(Manager *m, const Config *c, ResultsProxy **ret, bool *ret_keep) {
+        ResultsConfig rc = {
+                .url = c->results.url,
+                .token = c->results.token,
+                .ca_file = c->server.ca_file,
+                .state_directory = c->daemon.state_directory,
+                .fixture_id = c->server.fixture_id,
+                .line = c->fixture.line,
+                .timeout_usec = (uint64_t) c->server.timeout_sec * USEC_PER_SEC,
+                .connect_timeout_usec = (uint64_t) c->server.connect_timeout_sec * USEC_PER_SEC,
+                .retry_max_usec = (uint64_t) c->results.retry_max_sec * USEC_PER_SEC,
+                .allow_insecure_http = c->server.allow_insecure_http,
+        };
+
+        *ret_keep = false;
+        *ret = NULL;
+        if (!c->results.url)
+                return 0;
+        if (m->results && results_proxy_config_equal(m->results, &rc)) {
+                *ret = m->results;
+                *ret_keep = true;
+                return 0;
+        }
+        return results_proxy_new(m->event, &rc, on_results_changed, m, ret);
 }
 
 /* ---- watchdog, signals ---- */
@@ -302,6 +346,7 @@ Manager *manager_free(Manager *m) {
         m->watchdog_source = sd_event_source_disable_unref(m->watchdog_source);
         m->prefetch_source = sd_event_source_disable_unref(m->prefetch_source);
         m->proxy = factory_proxy_free(m->proxy);
+        m->results = results_proxy_free(m->results);
         m->bus = sd_bus_flush_close_unref(m->bus);
         m->record = record_free(m->record);
         config_free(m->config);
@@ -388,6 +433,9 @@ int manager_start(Manager *m) {
         r = manager_open_factory(m, m->config, &m->proxy);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the factory server client: %m");
+        r = manager_open_results(m, m->config, &m->results, &(bool) { false });
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the results delivery: %m");
 
         r = bus_setup(m);
         if (r < 0)

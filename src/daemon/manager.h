@@ -71,6 +71,10 @@ typedef struct ManagerInfo {
         const char *last_error, *last_device_id;
         const char *last_serial, *last_operator;
         uint64_t last_max_lateness_ns, last_p99_lateness_ns, last_edges;
+        /* the results delivery: all zero and NULL when [Results] URL= is not set */
+        const char *results_url, *results_last_error;
+        uint32_t results_backlog, results_parked;
+        uint64_t results_last_delivery_usec, results_last_error_usec;
 } ManagerInfo;
 void manager_get_info(Manager *m, ManagerInfo *ret);
 

@@ -339,7 +339,7 @@ static int parse_url(ConfParser *p, const ConfigItem *item, const char *value, v
 static int parse_line_name(ConfParser *p, const ConfigItem *item, const char *value, void *data) {
         ErrorText e = {};
 
-        if (*value && identity_check_text(CONF_QUOTE(value), value, true, &e) < 0)
+        if (*value && identity_check_text("the name", value, true, &e) < 0)
                 return conf_bad_value(p, item->key, "%s", e.message);
         return free_and_strdup(data, empty_to_null(value));
 }

@@ -36,6 +36,9 @@
 #include "identity.h"
 #include "record.h"
 
+/* the results endpoint that ResultsURL shows */
+#define FAKE_RESULTS_URL "https://results.example.com/lines/3"
+
 #define PATH FIXTURE_OBJECT_PATH
 #define IFACE FIXTURE_INTERFACE
 #define STEP_USEC (50 * USEC_PER_MSEC)
@@ -322,6 +325,19 @@ static int get_property(sd_bus *bus, const char *path, const char *interface, co
                                                                UINT64_C(40000), UINT64_C(212))
                                        : sd_bus_message_append(reply, "(ttt)", UINT64_C(0), UINT64_C(0),
                                                                UINT64_C(0));
+        /* a delivery that has worked and is failing now: 2026-11-24T03:10:00Z, then 03:12:30Z */
+        if (streq(property, "ResultsURL"))
+                return sd_bus_message_append(reply, "s", FAKE_RESULTS_URL);
+        if (streq(property, "ResultsBacklog"))
+                return sd_bus_message_append(reply, "u", UINT32_C(2));
+        if (streq(property, "ResultsParked"))
+                return sd_bus_message_append(reply, "u", UINT32_C(1));
+        if (streq(property, "ResultsLastDelivery"))
+                return sd_bus_message_append(reply, "t", UINT64_C(1795489800000000));
+        if (streq(property, "ResultsLastErrorTime"))
+                return sd_bus_message_append(reply, "t", UINT64_C(1795489950000000));
+        if (streq(property, "ResultsLastError"))
+                return sd_bus_message_append(reply, "s", "HTTP 503 from " FAKE_RESULTS_URL);
         return -ENOENT;
 }
 
@@ -359,6 +375,12 @@ static const sd_bus_vtable fixture_vtable[] = {
         PROP("LastSerial", "s"),
         PROP("LastOperator", "s"),
         PROP("LastTiming", "(ttt)"),
+        PROP("ResultsURL", "s"),
+        PROP("ResultsBacklog", "u"),
+        PROP("ResultsParked", "u"),
+        PROP("ResultsLastDelivery", "t"),
+        PROP("ResultsLastErrorTime", "t"),
+        PROP("ResultsLastError", "s"),
         SD_BUS_VTABLE_END
 };
 

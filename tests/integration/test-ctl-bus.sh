@@ -141,7 +141,13 @@ if run "status" 0 "$ctl" --user-bus status; then
    Last attempt: none
      Last error: none
     Last device: none
+    Last serial: none
+  Last operator: none
     Last timing: none
+     Results to: https://results.example.com/lines/3
+Results backlog: 2 waiting, 1 parked
+  Last delivery: 2026-11-24T03:10:00.000000Z
+ Delivery error: HTTP 503 from https://results.example.com/lines/3 (2026-11-24T03:12:30.000000Z)
 EOF
         if diff -u "$tmp/want" "$tmp/out"; then ok "status"; else bad "status output"; fi
 fi
@@ -149,13 +155,18 @@ fi
 status_want='{"state": "idle", "fixture_id": "0123456789abcdef", "factory_status": "verified",
  "fast": True, "active_high": False, "ssid": "Factory Net", "attempts": 0, "successes": 0,
  "failures": 0, "last_attempt_id": 0, "last_error": "", "last_device_id": "",
- "last_timing": {"max_lateness_ns": 0, "p99_lateness_ns": 0, "edges": 0}}'
+ "last_timing": {"max_lateness_ns": 0, "p99_lateness_ns": 0, "edges": 0},
+ "last_serial": "", "last_operator": "",
+ "results": {"url": "https://results.example.com/lines/3", "backlog": 2, "parked": 1,
+  "last_delivery_usec": 1795489800000000, "last_error_usec": 1795489950000000,
+  "last_error": "HTTP 503 from https://results.example.com/lines/3"}}'
 for mode in "--json" "--json=short" "--json=pretty"; do
         if run "status $mode" 0 "$ctl" --user-bus status $mode; then
                 json_check "status $mode" "assert values == [$status_want], values"
                 lines=$(wc -l <"$tmp/out")
                 case $mode in
-                *pretty) want_lines=19 ;; # 13 properties, 3 in last_timing and its "}", the outer braces
+                # 16 fields, 3 in last_timing and its "}", 6 in results and its "}", the outer braces
+                *pretty) want_lines=29 ;;
                 *) want_lines=1 ;;
                 esac
                 if [ "$lines" -eq $want_lines ]; then ok "status $mode: $want_lines lines"

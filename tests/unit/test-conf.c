@@ -69,6 +69,7 @@ static void setup(void) {
         ck_assert_ptr_nonnull(tmpdir);
         unsetenv("CREDENTIALS_DIRECTORY");
         free(write_text("login-key", 0600, LOGIN_KEY "\n"));
+        free(write_text("results-token", 0600, "line-3.0fc1c2e4\n"));
         free(write_text("api-key", 0640, API_KEY "\n"));
         free(write_text("wifi-password", 0600, WIFI_PASSWORD "\n"));
         free(write_text("ca.pem", 0644, "-----BEGIN CERTIFICATE-----\n"));
@@ -386,6 +387,13 @@ static const KeyCase key_cases[] = {
           "\"ja\" is not a boolean (yes/no, true/false, on/off, 1/0)" },
         { "Server", "AllowInsecureHttp", NULL, "1", "yes", "yes please",
           "\"yes please\" is not a boolean (yes/no, true/false, on/off, 1/0)" },
+        { "Fixture", "Line", NULL, "Line 3 (east hall)", NULL, "line\t3",
+          "the name: control character U+0009 at byte 4" },
+        { "Results", "URL", NULL, "HTTPS://mes.example.org/results/", "https://mes.example.org/results",
+          "mes.example.org", "\"mes.example.org\" is not an https:// URL" },
+        { "Results", "TokenFile", "[Results]\nURL=https://mes.example.org\n", "@/results-token", NULL,
+          "results-token", "\"results-token\" is not an absolute path" },
+        { "Results", "RetryMaxSec", NULL, "86400", NULL, "0", "\"0\" is not in the range 1..86400" },
         { "RealTime", "Priority", NULL, "0", NULL, "120", "\"120\" is not in the range 0..99" },
         { "RealTime", "CPU", NULL, "3", NULL, "1024", "\"1024\" is not in the range 0..1023" },
         { "RealTime", "MaxLatenessUs", NULL, "500", NULL, "0", "\"0\" is not in the range 1..1000000" },
@@ -767,6 +775,58 @@ START_TEST(test_binary_garbage) {
 END_TEST
 
 /* ---- rules across keys ---- */
+
+/* [Results]: the rules across keys, the token's file and credential */
+START_TEST(test_results) {
+        _cleanup_(freep) char *http = with_base("[Results]\nURL=http://mes.example.org\n");
+        _cleanup_(freep) char *allowed = with_base("[Server]\nAllowInsecureHttp=yes\n[Results]\nURL=http://mes.example.org\n");
+        _cleanup_(freep) char *token = with_basef("[Results]\nURL=https://mes.example.org/r\nTokenFile=%s/results-token\n",
+                                                  tmpdir);
+        _cleanup_(freep) char *spaced = NULL, *nourl = NULL, *bad = NULL, *cred = NULL, *creddir = NULL;
+        Config *c;
+
+        /* URL= is line 8, the first after the base's six and "[Results]" */
+        expect_error(http, "test.conf:8: URL: \"http://mes.example.org\" is plain HTTP; use https:// "
+                           "([Server] AllowInsecureHttp=yes permits http:// for tests)");
+        c = expect_ok(allowed);
+        ck_assert_str_eq(c->results.url, "http://mes.example.org");
+        ck_assert_ptr_null(c->results.token);
+        ck_assert_uint_eq(c->results.retry_max_sec, 300);
+        config_free(c);
+
+        c = expect_ok(token);
+        ck_assert_str_eq(c->results.url, "https://mes.example.org/r");
+        ck_assert_str_eq(c->results.token, "line-3.0fc1c2e4");
+        ck_assert_int_eq(c->results.token_source, CONFIG_SECRET_FILE);
+        config_free(c);
+
+        /* a token that cannot go into a header */
+        free(write_text("spaced-token", 0600, "two words\n"));
+        bad = with_basef("[Results]\nURL=https://mes.example.org\nTokenFile=%s/spaced-token\n", tmpdir);
+        ck_assert_int_ge(asprintf(&spaced,
+                                  "test.conf:9: TokenFile: %s/spaced-token: the bearer token is empty or holds a "
+                                  "space or a character that is not printable ASCII",
+                                  tmpdir),
+                         0);
+        expect_error(bad, spaced);
+
+        /* a token without a URL is only a warning */
+        nourl = with_basef("[Results]\nTokenFile=%s/results-token\n", tmpdir);
+        config_free(expect_warning(nourl, "test.conf:8: TokenFile: ignored: [Results] URL= is not set"));
+
+        /* the credential, when TokenFile= is unset */
+        creddir = tmp_path("creds");
+        (void) mkdir(creddir, 0700);
+        free(write_text("creds/results-token", 0600, "from-credential\n"));
+        ck_assert_int_eq(setenv("CREDENTIALS_DIRECTORY", creddir, 1), 0);
+        cred = with_base("[Results]\nURL=https://mes.example.org\n");
+        c = expect_ok(cred);
+        ck_assert_str_eq(c->results.token, "from-credential");
+        ck_assert_int_eq(c->results.token_source, CONFIG_SECRET_CREDENTIAL);
+        config_free(c);
+        ck_assert_int_eq(unsetenv("CREDENTIALS_DIRECTORY"), 0);
+}
+END_TEST
 
 START_TEST(test_url_scheme) {
         _cleanup_(freep) char *http = NULL, *allowed = NULL;
@@ -1491,6 +1551,7 @@ static Suite *config_suite(void) {
         tcase_add_test(tc, test_long_lines);
         tcase_add_test(tc, test_binary_garbage);
         tcase_add_test(tc, test_url_scheme);
+        tcase_add_test(tc, test_results);
         tcase_add_test(tc, test_cross_key_rules);
         tcase_add_test(tc, test_line_lookup_rules);
         tcase_add_test(tc, test_wifi_rules);
