@@ -742,6 +742,7 @@ st_blinkup_root() {
 #   watchdog         WatchdogSec=3s (drop-in in /run, kept for the rest of the run),
 #                    kill -STOP: SIGABRT from systemd, restarted, answers on the bus
 #   record-journal   the attempts above in attempts.log, blinkupctl history and the journal
+#   results-delivery every attempt delivered to a results endpoint (steps-results.sh)
 # Attempt IDs pass between steps as ROOT_ID, BUTTON_ID, CLEAR_ID and CANCEL_ID.
 
 prop_value() { # prop_value NAME: the bare value of a property (t 3 -> 3, s "idle" -> idle)
@@ -1034,6 +1035,8 @@ assert e.get("BLINKUP_DEVICE_ID"), "no BLINKUP_DEVICE_ID"
 # ---- steps: the packages (install, upgrade, remove, purge) ----
 # shellcheck source=tests/vm/steps-package.sh
 . "$VMTEST_DIR/steps-package.sh"
+# shellcheck source=tests/vm/steps-results.sh
+. "$VMTEST_DIR/steps-results.sh"
 
 # ---- main ----
 
@@ -1065,6 +1068,7 @@ if [ -n "${CHIP:-}" ] && [ -x "$SBINDIR/blinkupd" ]; then
         step stop-mid-blink st_stop_mid_blink
         step watchdog st_watchdog
         step record-journal st_record_journal
+        step results-delivery st_results_delivery
         step package-remove st_package_remove
         step package-purge st_package_purge
         step package-preseeded st_package_preseeded
