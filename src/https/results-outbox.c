@@ -205,6 +205,7 @@ static int pread_full(int fd, char *buf, size_t n, uint64_t offset) {
 /* The complete lines of buf (n bytes read at o->offset); o->offset moves past each. Returns 1
  * when the queue is full (reading pauses), 0 when the chunk holds no more complete line. */
 static int feed_chunk(ResultsOutbox *o, size_t n) {
+        uint64_t base = o->offset;
         size_t start = 0;
         int r;
 
@@ -215,7 +216,7 @@ static int feed_chunk(ResultsOutbox *o, size_t n) {
                 if (!nl)
                         return 0;
                 end = (size_t) (nl - o->buf);
-                o->line_end = o->offset + end + 1;
+                o->line_end = base + end + 1;
                 if (o->skipping)
                         o->skipping = false;
                 else {
