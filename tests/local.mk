@@ -68,7 +68,7 @@ unit_lib_tests = tests/unit/test-frame tests/unit/test-waveform tests/unit/test-
 	tests/unit/test-identity
 unit_daemon_tests = tests/unit/test-gpio-chips tests/unit/test-gpio-sim tests/unit/test-gpiod-errors \
 	tests/unit/test-transmitter tests/unit/test-manager
-unit_https_tests = tests/unit/test-factory-json tests/unit/test-factory-client
+unit_https_tests = tests/unit/test-factory-json tests/unit/test-factory-client tests/unit/test-results-outbox
 check_PROGRAMS += $(unit_lib_tests)
 TESTS += $(unit_lib_tests)
 if BUILD_DAEMON
@@ -144,6 +144,11 @@ tests_unit_test_factory_client_SOURCES = tests/unit/test-factory-client.c
 tests_unit_test_factory_client_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_factory_client_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_factory_client_LDADD = $(HTTPS_LIBS) $(TEST_LIBS)
+# the results outbox on records made by the real writer: no network
+tests_unit_test_results_outbox_SOURCES = tests/unit/test-results-outbox.c
+tests_unit_test_results_outbox_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_results_outbox_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_results_outbox_LDADD = $(HTTPS_LIBS) $(TEST_LIBS)
 
 # ---- integration: the real programs, a real dbus-daemon, the HTTPS test server ----
 integration_ctl_tests = \

@@ -18,6 +18,7 @@
 #include "curl-glue.h"
 #include "factory-client.h"
 #include "factory-json.h"
+#include "http-util.h"
 #include "macro.h"
 
 #define BACKOFF_FIRST_USEC (250 * USEC_PER_MSEC)
@@ -27,7 +28,7 @@
  * figure kept, for the message */
 #define RETRY_AFTER_DEFAULT_SEC 1
 #define RETRY_AFTER_MAX_SEC 3600
-#define RETRY_AFTER_SATURATE_SEC INT64_C(999999999999)
+#define RETRY_AFTER_SATURATE_SEC HTTP_RETRY_AFTER_SATURATE_SEC
 
 typedef enum OpKind {
         OP_VERIFY,

@@ -5,25 +5,16 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1 /* asprintf() */
 #endif
-#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
 #include "factory-client-internal.h"
+#include "http-util.h"
 #include "log.h"
 #include "time-util.h"
-
-static void slist_erase_and_free(struct curl_slist *l) {
-        for (struct curl_slist *i = l; i; i = i->next)
-                if (i->data)
-                        explicit_bzero(i->data, strlen(i->data));
-        curl_slist_free_all(l);
-}
 
 void op_release_transfer(FactoryOp *op) {
         if (op->curl) {
@@ -31,7 +22,7 @@ void op_release_transfer(FactoryOp *op) {
                 curl_easy_cleanup(op->curl);
                 op->curl = NULL;
         }
-        slist_erase_and_free(op->headers);
+        http_slist_erase_and_free(op->headers);
         op->headers = NULL;
         erase_and_free(op->body);
         op->body = NULL;
@@ -67,47 +58,6 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata) {
         return n;
 }
 
-static bool header_is(const char *line, size_t n, const char *name, const char **ret_value, size_t *ret_len) {
-        size_t k = strlen(name);
-        const char *v;
-        size_t len;
-
-        if (n <= k || strncasecmp(line, name, k) != 0 || line[k] != ':')
-                return false;
-        v = line + k + 1;
-        len = n - k - 1;
-        while (len > 0 && (*v == ' ' || *v == '\t'))
-                v++, len--;
-        while (len > 0 && isspace((unsigned char) v[len - 1]))
-                len--;
-        *ret_value = v;
-        *ret_len = len;
-        return true;
-}
-
-/* Retry-After (RFC 9110, 10.2.3): delay-seconds, or an HTTP-date in any of its three forms
- * (curl_getdate() reads them). The seconds asked for from now, saturated; -1 for neither. */
-static int64_t retry_after_parse(const char *v, size_t len) {
-        char buf[64];
-        time_t t, now;
-        int64_t sec = 0;
-        size_t i;
-
-        if (len == 0 || len >= sizeof(buf))
-                return -1;
-        for (i = 0; i < len && isdigit((unsigned char) v[i]); i++)
-                sec = sec >= RETRY_AFTER_SATURATE_SEC / 10 ? RETRY_AFTER_SATURATE_SEC : sec * 10 + (v[i] - '0');
-        if (i == len)
-                return MIN(sec, RETRY_AFTER_SATURATE_SEC);
-        memcpy(buf, v, len);
-        buf[len] = 0;
-        t = curl_getdate(buf, NULL);
-        if (t == (time_t) -1)
-                return -1;
-        now = time(NULL);
-        return t > now ? MIN((int64_t) (t - now), RETRY_AFTER_SATURATE_SEC) : 0;
-}
-
 static size_t on_header(char *line, size_t size, size_t nitems, void *userdata) {
         FactoryOp *op = userdata;
         size_t n = size * nitems;
@@ -120,12 +70,12 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata) 
                 op->content_type[0] = op->location[0] = 0;
                 return n;
         }
-        if (header_is(line, n, "Retry-After", &v, &len))
-                op->retry_after_sec = retry_after_parse(v, len); /* -1 (junk): as if there were none */
-        else if (header_is(line, n, "Content-Type", &v, &len))
+        if (http_header_is(line, n, "Retry-After", &v, &len))
+                op->retry_after_sec = http_retry_after_parse(v, len); /* -1 (junk): as if there were none */
+        else if (http_header_is(line, n, "Content-Type", &v, &len))
                 (void) snprintf(op->content_type, sizeof(op->content_type), "%.*s",
                                 (int) MIN(len, (size_t) 63), v);
-        else if (header_is(line, n, "Location", &v, &len)) {
+        else if (http_header_is(line, n, "Location", &v, &len)) {
                 size_t j = 0;
                 for (size_t i = 0; i < len && j + 1 < sizeof(op->location); i++)
                         op->location[j++] = (v[i] >= 0x20 && v[i] < 0x7f) ? v[i] : '?';
@@ -208,24 +158,6 @@ static int op_build_headers(FactoryOp *op, bool post) {
                         return -EIO; \
         } while (0)
 
-/* What every request is allowed: HTTPS only (unless allowed), verified, no redirects. */
-static int easy_set_security(CURL *c, const FactoryClient *s) {
-#if LIBCURL_VERSION_NUM >= 0x075500
-        EASY(c, CURLOPT_PROTOCOLS_STR, s->allow_insecure_http ? "http,https" : "https");
-        EASY(c, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-#else
-        EASY(c, CURLOPT_PROTOCOLS, (long) (CURLPROTO_HTTPS | (s->allow_insecure_http ? CURLPROTO_HTTP : 0)));
-        EASY(c, CURLOPT_REDIR_PROTOCOLS, (long) CURLPROTO_HTTPS);
-#endif
-        EASY(c, CURLOPT_FOLLOWLOCATION, 0L);
-        EASY(c, CURLOPT_SSL_VERIFYPEER, 1L);
-        EASY(c, CURLOPT_SSL_VERIFYHOST, 2L);
-        if (s->ca_file)
-                EASY(c, CURLOPT_CAINFO, s->ca_file);
-        EASY(c, CURLOPT_VERBOSE, 0L); /* never: it would print the Authorization header */
-        return 0;
-}
-
 static int op_setup_easy(FactoryOp *op, const char *url, bool post, uint64_t total, uint64_t connect) {
         CURL *c;
         int r;
@@ -236,7 +168,7 @@ static int op_setup_easy(FactoryOp *op, const char *url, bool post, uint64_t tot
         c = op->curl;
 
         EASY(c, CURLOPT_URL, url);
-        r = easy_set_security(c, op->client);
+        r = http_easy_set_security(c, op->client->allow_insecure_http, op->client->ca_file);
         if (r < 0)
                 return r;
         EASY(c, CURLOPT_NOSIGNAL, 1L);

@@ -19,6 +19,7 @@
 #include "conf.h"
 #include "https-service.h"
 #include "https-proto.h"
+#include "results-service.h"
 #include "list.h"
 #include "log.h"
 #include "macro.h"
@@ -40,7 +41,10 @@ struct Service {
         sd_bus *bus;
         FactoryClient *client;
         Pending *pending;
+        ResultsService *results; /* --results: the results delivery instead of the factory client */
 };
+
+static bool arg_results = false;
 
 static Pending *pending_free(Pending *p) {
         if (!p)
@@ -188,18 +192,21 @@ static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void
 }
 
 static void help(void) {
-        printf("Usage: blinkupd-https [--log-level=N]\n\n"
+        printf("Usage: blinkupd-https [--results] [--log-level=N]\n\n"
                "The factory server client of blinkupd, in a process of its own. blinkupd starts it\n"
-               "with its connection on file descriptor %d; it is not run by hand.\n",
+               "with its connection on file descriptor %d; it is not run by hand.\n\n"
+               "  --results      deliver the attempts' results documents from the record to\n"
+               "                 [Results] URL= instead\n",
                HTTPS_PROTO_FD);
 }
 
 /* 0: go on; 1: done (--help, --version); < 0: a bad argument. */
 static int parse_argv(int argc, char *argv[]) {
-        enum { ARG_VERSION = 0x100, ARG_LOG_LEVEL };
+        enum { ARG_VERSION = 0x100, ARG_LOG_LEVEL, ARG_RESULTS };
         static const struct option options[] = { { "help", no_argument, NULL, 'h' },
                                                  { "version", no_argument, NULL, ARG_VERSION },
                                                  { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                                                 { "results", no_argument, NULL, ARG_RESULTS },
                                                  {} };
         int c;
 
@@ -211,6 +218,9 @@ static int parse_argv(int argc, char *argv[]) {
                 case ARG_VERSION:
                         puts(PACKAGE_STRING);
                         return 1;
+                case ARG_RESULTS:
+                        arg_results = true;
+                        break;
                 case ARG_LOG_LEVEL: {
                         char *end;
                         long l = strtol(optarg, &end, 10);
@@ -242,6 +252,7 @@ static void service_done(Service *svc) {
                 pending_free(svc->pending);
         }
         svc->client = factory_client_free(svc->client);
+        svc->results = results_service_free(svc->results);
         svc->bus = sd_bus_flush_close_unref(svc->bus);
         svc->event = sd_event_unref(svc->event);
 }
@@ -279,7 +290,9 @@ static int connect_peer(Service *svc) {
                 r = sd_bus_set_server(svc->bus, true, id);
         if (r >= 0)
                 r = sd_bus_set_description(svc->bus, "blinkupd");
-        if (r >= 0)
+        if (r >= 0 && arg_results)
+                r = results_service_new(svc->bus, svc->event, &svc->results);
+        else if (r >= 0)
                 r = sd_bus_add_object_vtable(svc->bus, NULL, HTTPS_PROTO_PATH, HTTPS_PROTO_INTERFACE, https_vtable,
                                              svc);
         if (r >= 0)
