@@ -7,6 +7,7 @@ TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
 
 EXTRA_DIST += tests/helpers/factory-server.py tests/helpers/harness.py tests/helpers/vectors.py \
+	tests/helpers/results-receiver.py \
 	tests/helpers/valgrind.supp \
 	tests/integration/test-daemon.py tests/integration/test-robustness.py \
 	tests/integration/test-faults.py \
