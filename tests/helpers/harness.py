@@ -364,14 +364,21 @@ StateDirectory={self.state}
         return [re.search(r" event=(\S+)", l).group(1) for l in self.record()
                 if re.search(r" attempt=%d " % attempt, l)]
 
-    def kill(self, sig=signal.SIGKILL, helpers_timeout=30):
-        """Ends the daemon with sig (SIGKILL: no clean-up at all, as a crash or a power cut)
-        and waits until its blinkupd-https helpers are gone too (they leave when their
-        connection closes; killed after helpers_timeout seconds). The bus monitor stays: the
-        daemon can be started again with restart()."""
+    def kill(self, sig=signal.SIGKILL, helpers_timeout=30, power_cut=False):
+        """Ends the daemon with sig (SIGKILL: no clean-up at all, as a crash) and waits until
+        its blinkupd-https helpers are gone too (they leave when their connection closes;
+        killed after helpers_timeout seconds). power_cut: the helpers are sent SIGKILL right
+        after the daemon, so none finishes what it was doing. The bus monitor stays: the daemon
+        can be started again with restart()."""
         helpers = helper_pids(self.proc.pid)
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
+            if power_cut:
+                for pid in helpers:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
             self.proc.wait(30)
         end = time.monotonic() + helpers_timeout
         while helpers:
