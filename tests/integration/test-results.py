@@ -27,7 +27,7 @@ import time
 import zlib
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "helpers"))
-from harness import (ERR, Daemon, ResultsReceiver, attempt_id, check, run_cases,  # noqa: E402
+from harness import (ERR, Daemon, Failure, ResultsReceiver, attempt_id, check, run_cases,  # noqa: E402
                      wait_for)
 
 FIXTURE_ID = "0123456789abcdef"  # harness.Daemon's [Server] FixtureId=
@@ -270,7 +270,6 @@ def check_failure(d, exp, got, what):
     except Exception as e:  # a daemon that is gone says so in its log
         lines.append("  no properties: %s" % e)
     lines.append("  blinkupd said:\n    " + "\n    ".join(d.stderr().splitlines()[-20:]))
-    from harness import Failure
     return Failure("\n".join(lines))
 
 
