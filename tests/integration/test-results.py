@@ -188,11 +188,14 @@ def check_delivered(d, rcv, parked=(), once=False, timeout=LONG):
     parked = set(parked)
 
     def done():
+        # the backlog first: once it is 0, what the endpoint has is all there will be for now
+        if d.prop("ResultsBacklog") != 0:
+            return None
         exp = expected_documents(d.state)
         got = rcv.received()
         ok = {e["idempotency_key"] for e in got if isinstance(e["answer"], int) and 200 <= e["answer"] < 300}
         in_file = {p.get("document", {}).get("idempotency_key") for p in parked_documents(d.state)}
-        if all((k in in_file) if k in parked else (k in ok) for k, _, _ in exp) and d.prop("ResultsBacklog") == 0:
+        if all((k in in_file) if k in parked else (k in ok) for k, _, _ in exp):
             return exp, got
         return None
 
@@ -544,7 +547,7 @@ def case_killed(w, srv):
                 exp, got = check_delivered(d, rcv)
                 if power_cut:
                     sent = [e for e in got if e["idempotency_key"] == inflight["idempotency_key"]]
-                    check(len(sent) >= 2 and sent[-1]["answer"] == 200 and sent[-1]["answered"],
+                    check(len(sent) >= 2 and sent[-1]["answer"] == 200,
                           "the document in flight at the power cut was not sent again: %r" % sent)
         finally:
             check(d.stop() == 0, "blinkupd did not exit cleanly")
