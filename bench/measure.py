@@ -138,13 +138,16 @@ class Daemon:
     serial = 0
 
     def __init__(self, build, work, server, fast=True, prefetch=False, debounce_ms=0, watchdog_usec=None,
-                 log_level="info", state_parent=None):
+                 log_level="info", state_parent=None, extra="", state_dir=None):
+        """extra: configuration text appended at the end (sections of its own, e.g. [Results]);
+        state_dir: a state directory prepared by the caller (a record written beforehand)."""
         Daemon.serial += 1
         self.dir = tempfile.mkdtemp(prefix="d%d-" % Daemon.serial, dir=work)
         self.trace = os.path.join(self.dir, "led.vcd")
         self.fifo = os.path.join(self.dir, "button")
         self.conf = os.path.join(self.dir, "blinkupd.conf")
-        state = tempfile.mkdtemp(prefix="state-", dir=state_parent) if state_parent else os.path.join(self.dir, "state")
+        state = state_dir or (tempfile.mkdtemp(prefix="state-", dir=state_parent) if state_parent
+                              else os.path.join(self.dir, "state"))
         os.makedirs(state, exist_ok=True)
         self.state_tmp = state if state_parent else None
         key = os.path.join(self.dir, "login-key")
@@ -173,7 +176,7 @@ Trace={self.trace}
 ButtonFifo={self.fifo}
 [Daemon]
 StateDirectory={state}
-"""
+{extra}"""
         with open(os.open(self.conf, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
             f.write(text)
         self.notify = Notify(os.path.join(self.dir, "notify"))
@@ -377,9 +380,10 @@ def measure_idle(build, work, server, seconds, watchdog_usec=None):
                 https_rss_kib=kib(hst["VmRSS"]), https_lck_kib=kib(hst["VmLck"]), https_rollup=hrollup)
 
 
-def measure_presses(build, work, server, wf, presses, prefetch, state_parent=None):
-    """Press-to-light over many presses; each blink is cancelled once its first light edge is out."""
-    d = Daemon(build, work, server, prefetch=prefetch, log_level="debug", state_parent=state_parent)
+def measure_presses(build, work, server, wf, presses, prefetch, state_parent=None, extra=""):
+    """Press-to-light over many presses; each blink is cancelled once its first light edge is out.
+    extra: configuration appended (bench/results-drain.py: with results delivery)."""
+    d = Daemon(build, work, server, prefetch=prefetch, log_level="debug", state_parent=state_parent, extra=extra)
     rows, requests, misses = [], [], 0
     try:
         d.wait_ready()

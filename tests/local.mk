@@ -7,9 +7,10 @@ TEST_EXTENSIONS = .sh
 SH_LOG_COMPILER = $(SHELL)
 
 EXTRA_DIST += tests/helpers/factory-server.py tests/helpers/harness.py tests/helpers/vectors.py \
+	tests/helpers/results-receiver.py \
 	tests/helpers/valgrind.supp \
 	tests/integration/test-daemon.py tests/integration/test-robustness.py \
-	tests/integration/test-faults.py \
+	tests/integration/test-faults.py tests/integration/test-results.py \
 	tests/fuzz/corpus tests/fuzz/fuzz-config.c tests/fuzz/fuzz-factory-json.c \
 	tests/fuzz/fuzz-frame.c tests/fuzz/replay.c tests/fuzz/fuzz-config.dict \
 	tests/fuzz/fuzz-factory-json.dict \
@@ -157,7 +158,8 @@ integration_ctl_tests = \
 integration_daemon_tests = \
 	tests/integration/test-daemon.sh \
 	tests/integration/test-robustness.sh \
-	tests/integration/test-faults.sh
+	tests/integration/test-faults.sh \
+	tests/integration/test-results.sh
 dist_check_SCRIPTS += $(integration_ctl_tests) $(integration_daemon_tests)
 TESTS += $(integration_ctl_tests)
 if BUILD_DAEMON

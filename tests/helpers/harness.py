@@ -28,6 +28,7 @@ else:
     os.environ.setdefault("BLINKUPD_HTTPS_PATH", os.path.join(BUILD, "src", "blinkupd-https"))
 DECODE = os.path.join(BUILD, "tests", "helpers", "blinkup-decode")
 SERVER = os.path.join(SRC, "tests", "helpers", "factory-server.py")
+RECEIVER = os.path.join(SRC, "tests", "helpers", "results-receiver.py")
 # A command the daemon runs under, e.g. BLINKUPD_WRAPPER="valgrind --error-exitcode=99" (tools/ci/valgrind)
 WRAPPER = shlex.split(os.environ.get("BLINKUPD_WRAPPER", ""))
 
@@ -187,6 +188,57 @@ class FactoryServer:
         self.proc.wait(10)
 
 
+# ---- a results endpoint ([Results] URL=) ----
+
+class ResultsReceiver:
+    """tests/helpers/results-receiver.py on a PKI of the factory server (the same CA: [Server]
+    CAFile= trusts both). It records every request and can be switched to "ok", "down",
+    "slow", "status" and "drop" at run time (the script's help has the details)."""
+
+    def __init__(self, pki, log_file=None):
+        self.pki = pki
+        args = [sys.executable, RECEIVER, "--pki", pki] + (["--log-file", log_file] if log_file else [])
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, text=True)
+        try:
+            lines = dict(self.proc.stdout.readline().split() for _ in range(2))
+            self.url, self.control_url = lines["url"], lines["control"]
+        except (ValueError, KeyError):
+            self.stop()
+            raise Failure("results-receiver.py did not start")
+        self.ctx = ssl.create_default_context(cafile=os.path.join(pki, "ca.pem"))
+
+    def control(self, method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.control_url + "/" + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(req, context=self.ctx, timeout=30) as r:
+            text = r.read()
+            return json.loads(text) if text else None
+
+    def set_mode(self, mode, **settings):
+        """set_mode("down"), set_mode("status", status=500, count=3, attempt_id=7), ...: replaces
+        the current mode; "down" closes the port and every other mode opens it again."""
+        return self.control("POST", "mode", dict(settings, mode=mode))
+
+    def reset(self):
+        self.set_mode("ok")
+        self.control("DELETE", "received")
+
+    def received(self):
+        """Every request received, in order: dicts with "idempotency_key", "authorization",
+        "body" (parsed JSON), "time", "answer" (status sent, or "drop"), "answered"."""
+        return self.control("GET", "received")["received"]
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
 # ---- one daemon ----
 
 class Daemon:
@@ -312,6 +364,44 @@ StateDirectory={self.state}
         return [re.search(r" event=(\S+)", l).group(1) for l in self.record()
                 if re.search(r" attempt=%d " % attempt, l)]
 
+    def kill(self, sig=signal.SIGKILL, helpers_timeout=30, power_cut=False):
+        """Ends the daemon with sig (SIGKILL: no clean-up at all, as a crash) and waits until
+        its blinkupd-https helpers are gone too (they leave when their connection closes;
+        killed after helpers_timeout seconds). power_cut: the helpers are sent SIGKILL right
+        after the daemon, so none finishes what it was doing. The bus monitor stays: the daemon
+        can be started again with restart()."""
+        helpers = helper_pids(self.proc.pid)
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            if power_cut:
+                for pid in helpers:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+            self.proc.wait(30)
+        end = time.monotonic() + helpers_timeout
+        while helpers:
+            for pid in list(helpers):
+                if _reap_or_gone(pid):
+                    helpers.remove(pid)
+            if helpers and time.monotonic() > end:
+                for pid in helpers:
+                    print("killed a blinkupd-https left by the daemon: %d" % pid, flush=True)
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                end = time.monotonic() + 10
+            time.sleep(0.05)
+        return self.proc.returncode
+
+    def restart(self):
+        """Starts blinkupd again, on the same configuration and state directory, after kill()."""
+        check(self.proc.poll() is not None, "restart() of a running daemon")
+        wait_for(lambda: not name_owned(NAME), 30, "the bus name of the ended daemon to be released")
+        self._start()
+
     def press(self, data):
         with open(self.fifo, "w") as f:
             f.write(data)
@@ -346,6 +436,41 @@ def https_pid(daemon_pid):
         if ppid == daemon_pid and any(os.path.basename(a) == b"blinkupd-https" for a in argv):
             return int(p)
     return None
+
+
+def helper_pids(daemon_pid):
+    """Every blinkupd-https the daemon daemon_pid runs (the factory client, the results delivery)."""
+    found = []
+    for p in os.listdir("/proc"):
+        if not p.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % p) as f:
+                st = f.read()
+            with open("/proc/%s/cmdline" % p, "rb") as f:
+                argv = f.read().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(st[st.rindex(")") + 2:].split()[1])
+        if ppid == daemon_pid and any(os.path.basename(a) == b"blinkupd-https" for a in argv):
+            found.append(int(p))
+    return found
+
+
+def _reap_or_gone(pid):
+    """pid has ended: reaped here when it is a child of ours (an orphan adopted by
+    adopt_orphans()), or no longer there, or a zombie of someone else."""
+    try:
+        done, _ = os.waitpid(pid, os.WNOHANG)
+        if done == pid:
+            return True
+    except ChildProcessError:
+        pass
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            return f.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 def busctl(*args):
