@@ -86,15 +86,6 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata) 
 
 /* ---- sending ---- */
 
-static int append_header(struct curl_slist **l, const char *h) {
-        struct curl_slist *n = curl_slist_append(*l, h);
-
-        if (!n)
-                return -ENOMEM;
-        *l = n;
-        return 0;
-}
-
 /* The path and, for a POST, the body (into op->body) of the current step. */
 static int op_build_request(FactoryOp *op, char **ret_path, bool *ret_post) {
         FactoryClient *s = op->client;
@@ -134,22 +125,22 @@ static int op_build_headers(FactoryOp *op, bool post) {
         _cleanup_(erase_and_freep) char *bearer = NULL;
         int r;
 
-        r = append_header(&op->headers, "Accept: application/json");
+        r = http_header_append(&op->headers, "Accept: application/json");
         if (r >= 0 && post)
-                r = append_header(&op->headers, "Content-Type: application/json");
+                r = http_header_append(&op->headers, "Content-Type: application/json");
         if (r >= 0)
-                r = append_header(&op->headers, "Expect:");
+                r = http_header_append(&op->headers, "Expect:");
         if (r < 0)
                 return r;
         if (s->production)
-                return append_header(&op->headers, s->basic_authorization);
+                return http_header_append(&op->headers, s->basic_authorization);
         if (op->step == STEP_AUTH)
                 return 0;
         bearer = token_bearer_header(s);
         if (!bearer)
                 return -ENOMEM;
         op->token_generation = s->token_generation;
-        return append_header(&op->headers, bearer);
+        return http_header_append(&op->headers, bearer);
 }
 
 #define EASY(c, opt, val) \

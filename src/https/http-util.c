@@ -77,3 +77,12 @@ void http_slist_erase_and_free(struct curl_slist *l) {
                         explicit_bzero(i->data, strlen(i->data));
         curl_slist_free_all(l);
 }
+
+int http_header_append(struct curl_slist **l, const char *h) {
+        struct curl_slist *n = curl_slist_append(*l, h);
+
+        if (!n)
+                return -ENOMEM;
+        *l = n;
+        return 0;
+}

@@ -26,5 +26,8 @@ bool http_header_is(const char *line, size_t n, const char *name, const char **r
  * The seconds asked for from now, saturated at HTTP_RETRY_AFTER_SATURATE_SEC; -1 for neither. */
 int64_t http_retry_after_parse(const char *v, size_t len);
 
+/* Appends header h to *l (curl_slist_append(), which copies it): 0 or -ENOMEM, *l unchanged. */
+int http_header_append(struct curl_slist **l, const char *h);
+
 /* Overwrites every header of the list (one may hold a credential) and frees it. */
 void http_slist_erase_and_free(struct curl_slist *l);

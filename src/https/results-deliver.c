@@ -115,15 +115,6 @@ static size_t on_header(char *line, size_t size, size_t nitems, void *userdata) 
         return n;
 }
 
-static int append_header(struct curl_slist **l, const char *h) {
-        struct curl_slist *n = curl_slist_append(*l, h);
-
-        if (!n)
-                return -ENOMEM;
-        *l = n;
-        return 0;
-}
-
 static int build_headers(ResultsDeliver *d, const char *key) {
         _cleanup_(erase_and_freep) char *bearer = NULL;
         _cleanup_(freep) char *idem = NULL;
@@ -133,15 +124,15 @@ static int build_headers(ResultsDeliver *d, const char *key) {
                 return -ENOMEM;
         if (d->token && asprintf(&bearer, "Authorization: Bearer %s", d->token) < 0)
                 return -ENOMEM;
-        r = append_header(&d->headers, "Content-Type: application/json");
+        r = http_header_append(&d->headers, "Content-Type: application/json");
         if (r >= 0)
-                r = append_header(&d->headers, "Accept: application/json");
+                r = http_header_append(&d->headers, "Accept: application/json");
         if (r >= 0)
-                r = append_header(&d->headers, "Expect:");
+                r = http_header_append(&d->headers, "Expect:");
         if (r >= 0)
-                r = append_header(&d->headers, idem);
+                r = http_header_append(&d->headers, idem);
         if (r >= 0 && bearer)
-                r = append_header(&d->headers, bearer);
+                r = http_header_append(&d->headers, bearer);
         return r;
 }
 

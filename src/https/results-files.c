@@ -20,21 +20,6 @@
 
 #define POSITION_TMP_FILENAME RESULTS_POSITION_FILENAME ".tmp"
 
-static int write_full(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
-}
-
 static bool event_valid(const char *e) {
         return streq(e, RESULTS_EVENT_OUTCOME) || streq(e, RESULTS_EVENT_CONFIRMATION);
 }
@@ -81,7 +66,7 @@ int results_position_save(int dir_fd, const ResultsPosition *p) {
         fd = openat(dir_fd, POSITION_TMP_FILENAME, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0640);
         if (fd < 0)
                 return -errno;
-        r = write_full(fd, buf, (size_t) n);
+        r = write_all(fd, buf, (size_t) n);
         if (r >= 0 && fsync(fd) < 0)
                 r = -errno;
         if (r >= 0 && renameat(dir_fd, POSITION_TMP_FILENAME, dir_fd, RESULTS_POSITION_FILENAME) < 0)
@@ -143,7 +128,7 @@ int results_parked_append(int dir_fd, const char *line) {
         }
         if (fd < 0)
                 return -errno;
-        r = write_full(fd, line, strlen(line));
+        r = write_all(fd, line, strlen(line));
         if (r < 0)
                 return r;
         if (fsync(fd) < 0)

@@ -184,24 +184,6 @@ static int feed_line(ResultsOutbox *o, char *line, size_t length) {
         return 0;
 }
 
-static int pread_full(int fd, char *buf, size_t n, uint64_t offset) {
-        while (n > 0) {
-                ssize_t k = pread(fd, buf, n, (off_t) offset);
-
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        return -EIO;
-                buf += k;
-                n -= (size_t) k;
-                offset += (uint64_t) k;
-        }
-        return 0;
-}
-
 /* The complete lines of buf (n bytes read at o->offset); o->offset moves past each. Returns 1
  * when the queue is full (reading pauses), 0 when the chunk holds no more complete line. */
 static int feed_chunk(ResultsOutbox *o, size_t n) {

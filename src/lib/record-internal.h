@@ -34,9 +34,6 @@ size_t record_line_format(char *buf, size_t size, uint64_t timestamp_usec, uint6
 
 /* ---- record-read.c ---- */
 
-/* Read exactly n bytes at offset; -EIO if the file ends before. */
-int record_pread_full(int fd, void *buf, size_t n, uint64_t offset);
-
 /* The highest attempt ID: from the end of the open record fd (if >= 0) back to its last
  * "started" line, and, only when it has none, on into the rotated files of dir_fd (if >= 0),
  * newest first, until one has. Damaged lines are skipped. */

@@ -16,25 +16,6 @@
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(DIR *, closedir);
 
-int record_pread_full(int fd, void *buf, size_t n, uint64_t offset) {
-        uint8_t *p = buf;
-
-        while (n > 0) {
-                ssize_t k = pread(fd, p, n, (off_t) offset);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        return -EIO; /* the file shrank under us */
-                p += k;
-                n -= (size_t) k;
-                offset += (uint64_t) k;
-        }
-        return 0;
-}
-
 /* ---- lines from the end ---- */
 
 typedef struct ReverseReader {
@@ -111,7 +92,7 @@ int record_foreach_line_reverse(int fd, size_t chunk, RecordLineFunc f, void *us
         reader_reset_line(rr);
 
         pos = (uint64_t) st.st_size;
-        r = record_pread_full(fd, &last, 1, pos - 1);
+        r = pread_full(fd, &last, 1, pos - 1);
         if (r < 0)
                 return r;
         rr->terminated = last == '\n';
@@ -122,7 +103,7 @@ int record_foreach_line_reverse(int fd, size_t chunk, RecordLineFunc f, void *us
                 size_t n = (size_t) MIN((uint64_t) chunk, pos);
 
                 pos -= n;
-                r = record_pread_full(fd, buf, n, pos);
+                r = pread_full(fd, buf, n, pos);
                 if (r < 0)
                         return r;
                 r = reader_feed(rr, buf, n, pos);

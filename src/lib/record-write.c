@@ -10,6 +10,7 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 
+#include "fs-util.h"
 #include "macro.h"
 #include "record-internal.h"
 #include "string-util.h"
@@ -238,26 +239,10 @@ static int tail_is_torn(Record *r) {
                 return -errno;
         if (!S_ISREG(st.st_mode) || st.st_size == 0)
                 return 0;
-        k = record_pread_full(r->fd, &c, 1, (uint64_t) st.st_size - 1);
+        k = pread_full(r->fd, &c, 1, (uint64_t) st.st_size - 1);
         if (k < 0)
                 return k;
         return c != '\n';
-}
-
-static int write_all(int fd, const char *p, size_t n) {
-        while (n > 0) {
-                ssize_t k = write(fd, p, n);
-                if (k < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return -errno;
-                }
-                if (k == 0)
-                        return -EIO;
-                p += k;
-                n -= (size_t) k;
-        }
-        return 0;
 }
 
 /* One write() of the whole line (O_APPEND puts it at the end), then fsync(). */

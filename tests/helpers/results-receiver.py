@@ -72,6 +72,9 @@ def factory_server_module():
     return mod
 
 
+FACTORY_SERVER = factory_server_module()
+
+
 def check_mode(doc):
     if not isinstance(doc, dict):
         raise ValueError("the mode is a JSON object")
@@ -146,21 +149,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
         finally:
             self.server.track(self.connection, False)
 
-    def send_raw(self, status, body, content_type="application/json", headers=None):
-        if isinstance(body, str):
-            body = body.encode()
-        self.send_response(status)
-        if content_type:
-            self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, str(v))
-        self.end_headers()
-        self.wfile.write(body)
-        self.wfile.flush()
-
-    def send_json(self, status, doc, headers=None):
-        self.send_raw(status, json.dumps(doc), headers=headers)
+    # the factory server's answers (factory-server.py), the same bytes on the wire
+    send_raw = FACTORY_SERVER.Handler.send_raw
+    send_json = FACTORY_SERVER.Handler.send_json
 
     def read_body(self):
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
@@ -352,7 +343,7 @@ def main():
     args = ap.parse_args()
 
     if not os.path.exists(os.path.join(args.pki, "server.pem")):
-        factory_server_module().make_pki(args.pki)
+        FACTORY_SERVER.make_pki(args.pki)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(os.path.join(args.pki, "server.pem"), os.path.join(args.pki, "server.key"))
 
