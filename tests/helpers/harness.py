@@ -419,27 +419,10 @@ StateDirectory={self.state}
         return self.proc.returncode if self.proc is not None else None
 
 
-def https_pid(daemon_pid):
-    """blinkupd-https, the factory server client of the daemon daemon_pid: its child running that
-    program (directly, or under valgrind: tools/ci/valgrind). None when there is none."""
-    for p in os.listdir("/proc"):
-        if not p.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % p) as f:
-                st = f.read()
-            with open("/proc/%s/cmdline" % p, "rb") as f:
-                argv = f.read().split(b"\0")
-        except OSError:
-            continue
-        ppid = int(st[st.rindex(")") + 2:].split()[1])
-        if ppid == daemon_pid and any(os.path.basename(a) == b"blinkupd-https" for a in argv):
-            return int(p)
-    return None
-
-
-def helper_pids(daemon_pid):
-    """Every blinkupd-https the daemon daemon_pid runs (the factory client, the results delivery)."""
+def helper_pids(daemon_pid, results=None):
+    """Every blinkupd-https the daemon daemon_pid runs (directly, or under valgrind:
+    tools/ci/valgrind): with results=True only the results delivery ("--results"), with
+    results=False only the factory server client."""
     found = []
     for p in os.listdir("/proc"):
         if not p.isdigit():
@@ -452,9 +435,17 @@ def helper_pids(daemon_pid):
         except OSError:
             continue
         ppid = int(st[st.rindex(")") + 2:].split()[1])
-        if ppid == daemon_pid and any(os.path.basename(a) == b"blinkupd-https" for a in argv):
+        if ppid != daemon_pid or not any(os.path.basename(a) == b"blinkupd-https" for a in argv):
+            continue
+        if results is None or results == (b"--results" in argv):
             found.append(int(p))
     return found
+
+
+def https_pid(daemon_pid):
+    """blinkupd-https, the factory server client of the daemon daemon_pid; None when there is none."""
+    pids = helper_pids(daemon_pid, results=False)
+    return pids[0] if pids else None
 
 
 def _reap_or_gone(pid):
