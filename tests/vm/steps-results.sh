@@ -97,7 +97,7 @@ st_results_delivery() {
         run ls -l "$STATEDIR/results.position"
         [ "$(stat -c %U "$STATEDIR/results.position")" = blinkupd ] || fail "results.position is not blinkupd's"
         run cat "$STATEDIR/results.position"
-        pgrep -u blinkupd -f 'blinkupd-https --results' >/dev/null || fail "no blinkupd-https --results running"
+        pgrep -u blinkupd -f 'blinkupd-https .*--results' >/dev/null || fail "no blinkupd-https --results running"
         run blinkupctl status
         blinkupctl status | grep -q "Results backlog: 0 waiting, 0 parked" || fail "blinkupctl status: backlog not 0"
 }
