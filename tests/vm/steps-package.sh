@@ -148,6 +148,11 @@ st_package_remove() {
         local id dark
         dark=$(led_dark_level)
         expect_eq "$(systemctl is-active blinkupd)" active "systemctl is-active before the remove"
+        # 16 frames per attempt (minutes at 60 bits/s): the blink outlasts apt-get, however slow
+        # a busy host makes it, so the remove always stops the daemon in the middle of it
+        install -m 0640 -g blinkupd /dev/null "$SYSCONFDIR/blinkupd/blinkupd.conf.d/70-long-blink.conf"
+        printf '[LED]\nRepeat=16\n' >"$SYSCONFDIR/blinkupd/blinkupd.conf.d/70-long-blink.conf"
+        run systemctl reload blinkupd
         wait_state idle 60
         trace_start
         id=$(bus_call BlinkUp | sed -n 's/^t \([0-9]*\)$/\1/p')
