@@ -3,18 +3,24 @@
  * blinkupd over the private connection described in https-proto.h. It holds no state of its
  * own beyond the server client's: each method call is one factory_client_*() operation, answered when
  * the operation ends. It exits when blinkupd closes the connection. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* SCHED_IDLE */
+#endif
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
 #include <systemd/sd-id128.h>
+#include <unistd.h>
 
 #include "conf.h"
 #include "https-service.h"
@@ -25,6 +31,12 @@
 #include "macro.h"
 #include "string-util.h"
 #include "factory-client.h"
+
+/* ioprio_set(2): glibc has no wrapper nor constants */
+#define IOPRIO_CLASS_SHIFT 13
+#define IOPRIO_CLASS_IDLE 3
+#define IOPRIO_WHO_PROCESS 1
+#define IOPRIO_PRIO_VALUE(class, data) (((class) << IOPRIO_CLASS_SHIFT) | (data))
 
 typedef struct Service Service;
 
@@ -322,6 +334,18 @@ static int serve(void) {
         return 0; /* 1: the connection closed, the normal end */
 }
 
+/* The results delivery is background work: it yields the CPU and the disk to everything else,
+ * the daemon's press-to-light above all (SCHED_IDLE, the idle I/O class). Best effort: a
+ * system call filter may refuse either, and delivery works all the same. */
+static void results_yield_priority(void) {
+        struct sched_param p = {};
+
+        if (sched_setscheduler(0, SCHED_IDLE, &p) < 0)
+                log_debug_errno(-errno, "Cannot take SCHED_IDLE: %m");
+        if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0)) < 0)
+                log_debug_errno(-errno, "Cannot take the idle I/O class: %m");
+}
+
 static int run(int argc, char *argv[]) {
         int r;
 
@@ -331,6 +355,8 @@ static int run(int argc, char *argv[]) {
         r = check_peer_fd();
         if (r < 0)
                 return r;
+        if (arg_results)
+                results_yield_priority();
 
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
                 return log_error_errno(-EIO, "libcurl could not be initialised.");
