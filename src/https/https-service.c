@@ -4,17 +4,17 @@
  * own beyond the server client's: each method call is one factory_client_*() operation, answered when
  * the operation ends. It exits when blinkupd closes the connection. */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* SCHED_IDLE */
+#define _GNU_SOURCE 1 /* syscall() */
 #endif
 #include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <systemd/sd-bus.h>
@@ -32,9 +32,11 @@
 #include "string-util.h"
 #include "factory-client.h"
 
+#define RESULTS_NICE 10
+
 /* ioprio_set(2): glibc has no wrapper nor constants */
 #define IOPRIO_CLASS_SHIFT 13
-#define IOPRIO_CLASS_IDLE 3
+#define IOPRIO_CLASS_BE 2
 #define IOPRIO_WHO_PROCESS 1
 #define IOPRIO_PRIO_VALUE(class, data) (((class) << IOPRIO_CLASS_SHIFT) | (data))
 
@@ -334,16 +336,15 @@ static int serve(void) {
         return 0; /* 1: the connection closed, the normal end */
 }
 
-/* The results delivery is background work: it yields the CPU and the disk to everything else,
- * the daemon's press-to-light above all (SCHED_IDLE, the idle I/O class). Best effort: a
- * system call filter may refuse either, and delivery works all the same. */
+/* The results delivery is background work: it yields the CPU and the disk to the daemon, whose
+ * press-to-light comes first (nice RESULTS_NICE, the lowest best-effort I/O priority), without
+ * being starved on a busy machine as SCHED_IDLE or the idle I/O class would let it be. Best
+ * effort: a system call filter may refuse either, and delivery works all the same. */
 static void results_yield_priority(void) {
-        struct sched_param p = {};
-
-        if (sched_setscheduler(0, SCHED_IDLE, &p) < 0)
-                log_debug_errno(-errno, "Cannot take SCHED_IDLE: %m");
-        if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_IDLE, 0)) < 0)
-                log_debug_errno(-errno, "Cannot take the idle I/O class: %m");
+        if (setpriority(PRIO_PROCESS, 0, RESULTS_NICE) < 0)
+                log_debug_errno(-errno, "Cannot lower the CPU priority: %m");
+        if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE(IOPRIO_CLASS_BE, 7)) < 0)
+                log_debug_errno(-errno, "Cannot lower the I/O priority: %m");
 }
 
 static int run(int argc, char *argv[]) {
