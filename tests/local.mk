@@ -65,7 +65,7 @@ EXTRA_DIST += tests/integration/check-interface.py
 # ---- unit tests: one program per module ----
 unit_lib_tests = tests/unit/test-frame tests/unit/test-waveform tests/unit/test-conf \
 	tests/unit/test-record tests/unit/test-record-fs tests/unit/test-secret tests/unit/test-json-out \
-	tests/unit/test-identity
+	tests/unit/test-identity tests/unit/test-scanner-keys
 unit_daemon_tests = tests/unit/test-gpio-chips tests/unit/test-gpio-sim tests/unit/test-gpiod-errors \
 	tests/unit/test-transmitter tests/unit/test-manager
 unit_https_tests = tests/unit/test-factory-json tests/unit/test-factory-client
@@ -101,6 +101,11 @@ tests_unit_test_identity_SOURCES = tests/unit/test-identity.c
 tests_unit_test_identity_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_identity_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_identity_LDADD = $(LIB_LIBS) $(TEST_LIBS)
+
+tests_unit_test_scanner_keys_SOURCES = tests/unit/test-scanner-keys.c
+tests_unit_test_scanner_keys_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_scanner_keys_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_scanner_keys_LDADD = $(LIB_LIBS) $(TEST_LIBS)
 tests_unit_test_record_SOURCES = tests/unit/test-record.c tests/unit/test-record-util.h
 tests_unit_test_record_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_record_CFLAGS = $(TEST_CFLAGS)
