@@ -37,7 +37,7 @@ AM_TESTS_ENVIRONMENT = \
 # Tests may use any folder's headers.
 TEST_CPPFLAGS = $(DAEMON_CPPFLAGS) -I$(top_srcdir)/src/https -I$(top_srcdir)/src/ctl \
 	-I$(top_srcdir)/tests/helpers
-TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(SYSTEMD_CFLAGS) $(GPIOD_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
+TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(SYSTEMD_CFLAGS) $(GPIOD_CFLAGS) $(EVDEV_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
 TEST_LIBS = tests/helpers/libtestsupport.a $(CHECK_LIBS) -lm
 
 # ---- helpers ----
@@ -139,7 +139,7 @@ tests_unit_test_manager_SOURCES = tests/unit/test-manager.c tests/helpers/fake-f
 	tests/helpers/fake-factory-proxy.h
 tests_unit_test_manager_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_manager_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_manager_LDADD = src/daemon/libdaemon.a src/daemon/libhelper-process.a $(LIB_LIBS) $(GPIOD_LIBS) $(TEST_LIBS)
+tests_unit_test_manager_LDADD = src/daemon/libdaemon.a src/daemon/libhelper-process.a $(LIB_LIBS) $(GPIOD_LIBS) $(EVDEV_LIBS) $(TEST_LIBS)
 
 tests_unit_test_factory_json_SOURCES = tests/unit/test-factory-json.c
 tests_unit_test_factory_json_CPPFLAGS = $(TEST_CPPFLAGS)
