@@ -15,9 +15,6 @@
 #include "manager-internal.h"
 #include "string-util.h"
 
-/* At most this many events are handled per wake-up, so that a flood cannot starve the loop. */
-#define SCANNER_EVENTS_PER_WAKEUP 256
-
 void manager_set_pending_serial(Manager *m, const char *serial) {
         if (streq(m->pending_serial, strempty(serial)))
                 return;
@@ -78,7 +75,9 @@ static int on_scanner(sd_event_source *s, int fd, uint32_t revents, void *userda
         struct input_event ev;
         int r = 0;
 
-        for (unsigned n = 0; n < SCANNER_EVENTS_PER_WAKEUP && r >= 0; n++) {
+        /* until -EAGAIN: libevdev queues what one read(2) brings, and an event left in its queue
+         * would wake nobody */
+        while (r >= 0) {
                 r = libevdev_next_event(m->scanner_dev, LIBEVDEV_READ_FLAG_NORMAL, &ev);
                 if (r == LIBEVDEV_READ_STATUS_SUCCESS && ev.type == EV_KEY)
                         scanner_key(m, ev.code, ev.value);
