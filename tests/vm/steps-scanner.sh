@@ -131,9 +131,10 @@ st_barcode_scanner() {
         install -m 0640 -g blinkupd /dev/null "$d/blinkupd.conf.d/70-scanner.conf"
         printf '[Scanner]\nDevice=%s\n' "$node" >"$d/blinkupd.conf.d/70-scanner.conf"
         run systemctl reload blinkupd
-        scanner_journal | tail -n 3
-        scanner_journal | grep -qF "Barcode scanner: $node (blinkupd VM barcode scanner), grabbed." ||
+        # the journal takes the daemon's lines a moment after the reload has returned
+        WAIT_INTERVAL=0.5 wait_for 30 sh -c "journalctl -b -u blinkupd -o cat | grep -qF 'Barcode scanner: $node (blinkupd VM barcode scanner), grabbed.'" ||
                 fail "the daemon did not open the scanner: $(scanner_journal | tail -n 1)"
+        scanner_journal | tail -n 3
         scanner_grabbed "$node" || fail "$node is not grabbed by the daemon"
         echo "$node: grabbed by the daemon (EVIOCGRAB: EBUSY)"
         expect_eq "$(prop_value PendingSerial)" "" "PendingSerial before a scan"
