@@ -14,7 +14,7 @@ EXTRA_DIST += tests/helpers/factory-server.py tests/helpers/harness.py tests/hel
 	tests/fuzz/corpus tests/fuzz/fuzz-config.c tests/fuzz/fuzz-factory-json.c \
 	tests/fuzz/fuzz-frame.c tests/fuzz/replay.c tests/fuzz/fuzz-config.dict \
 	tests/fuzz/fuzz-factory-json.dict \
-	tests/vm/prepare-image tests/vm/run tests/vm/scenario.sh tests/vm/steps-package.sh tests/vm/steps-results.sh tests/vm/trace2vcd \
+	tests/vm/prepare-image tests/vm/run tests/vm/scenario.sh tests/vm/steps-package.sh tests/vm/steps-results.sh tests/vm/steps-scanner.sh tests/vm/trace2vcd \
 	tests/vm/gpio-replay
 
 # The shell tests need no build of their own. (The daemon's unit files and bus policy are
@@ -38,7 +38,7 @@ AM_TESTS_ENVIRONMENT = \
 # Tests may use any folder's headers.
 TEST_CPPFLAGS = $(DAEMON_CPPFLAGS) -I$(top_srcdir)/src/https -I$(top_srcdir)/src/ctl \
 	-I$(top_srcdir)/tests/helpers
-TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(SYSTEMD_CFLAGS) $(GPIOD_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
+TEST_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(SYSTEMD_CFLAGS) $(GPIOD_CFLAGS) $(EVDEV_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS)
 TEST_LIBS = tests/helpers/libtestsupport.a $(CHECK_LIBS) -lm
 
 # ---- helpers ----
@@ -66,7 +66,7 @@ EXTRA_DIST += tests/integration/check-interface.py
 # ---- unit tests: one program per module ----
 unit_lib_tests = tests/unit/test-frame tests/unit/test-waveform tests/unit/test-conf \
 	tests/unit/test-record tests/unit/test-record-fs tests/unit/test-secret tests/unit/test-json-out \
-	tests/unit/test-identity
+	tests/unit/test-identity tests/unit/test-scanner-keys
 unit_daemon_tests = tests/unit/test-gpio-chips tests/unit/test-gpio-sim tests/unit/test-gpiod-errors \
 	tests/unit/test-transmitter tests/unit/test-manager
 unit_https_tests = tests/unit/test-factory-json tests/unit/test-factory-client tests/unit/test-results-outbox
@@ -102,6 +102,11 @@ tests_unit_test_identity_SOURCES = tests/unit/test-identity.c
 tests_unit_test_identity_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_identity_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_identity_LDADD = $(LIB_LIBS) $(TEST_LIBS)
+
+tests_unit_test_scanner_keys_SOURCES = tests/unit/test-scanner-keys.c
+tests_unit_test_scanner_keys_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_scanner_keys_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_scanner_keys_LDADD = $(LIB_LIBS) $(TEST_LIBS)
 tests_unit_test_record_SOURCES = tests/unit/test-record.c tests/unit/test-record-util.h
 tests_unit_test_record_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_record_CFLAGS = $(TEST_CFLAGS)
@@ -135,7 +140,7 @@ tests_unit_test_manager_SOURCES = tests/unit/test-manager.c tests/helpers/fake-f
 	tests/helpers/fake-factory-proxy.h
 tests_unit_test_manager_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_manager_CFLAGS = $(TEST_CFLAGS)
-tests_unit_test_manager_LDADD = src/daemon/libdaemon.a src/daemon/libhelper-process.a $(LIB_LIBS) $(GPIOD_LIBS) $(TEST_LIBS)
+tests_unit_test_manager_LDADD = src/daemon/libdaemon.a src/daemon/libhelper-process.a $(LIB_LIBS) $(GPIOD_LIBS) $(EVDEV_LIBS) $(TEST_LIBS)
 
 tests_unit_test_factory_json_SOURCES = tests/unit/test-factory-json.c
 tests_unit_test_factory_json_CPPFLAGS = $(TEST_CPPFLAGS)

@@ -17,7 +17,7 @@
 
 typedef struct Status {
         char *state, *fixture_id, *factory_status, *ssid, *last_error, *last_device_id;
-        char *last_serial, *last_operator;
+        char *last_serial, *last_operator, *pending_serial;
         /* the results delivery */
         char *results_url, *results_last_error;
         uint64_t results_backlog, results_parked, results_last_delivery, results_last_error_time;
@@ -37,6 +37,7 @@ static void status_done(Status *s) {
         free(s->last_device_id);
         free(s->last_serial);
         free(s->last_operator);
+        free(s->pending_serial);
         free(s->results_url);
         free(s->results_last_error);
 }
@@ -126,6 +127,8 @@ static int status_read_property_more(sd_bus_message *m, const char *name, const 
                 return read_variant_string(m, contents, &s->last_serial);
         if (streq(name, "LastOperator"))
                 return read_variant_string(m, contents, &s->last_operator);
+        if (streq(name, "PendingSerial"))
+                return read_variant_string(m, contents, &s->pending_serial);
         if (streq(name, "ResultsURL"))
                 return read_variant_string(m, contents, &s->results_url);
         if (streq(name, "ResultsLastError"))
@@ -304,6 +307,7 @@ static void status_print(const Status *s) {
         status_string("Last device", s->last_device_id, "none");
         status_string("Last serial", s->last_serial, "none");
         status_string("Last operator", s->last_operator, "none");
+        status_string("Next serial", s->pending_serial, "none");
         status_print_timing(s);
         status_print_results(s);
 }
@@ -364,6 +368,7 @@ static void status_print_json(const Status *s, JsonMode mode) {
                 json_field_null(&j, "last_timing");
         json_field_string(&j, "last_serial", s->last_serial);
         json_field_string(&j, "last_operator", s->last_operator);
+        json_field_string(&j, "pending_serial", s->pending_serial);
         status_json_results(&j, s);
         json_end_object(&j);
 }

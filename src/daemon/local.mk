@@ -8,6 +8,7 @@ src_daemon_libdaemon_a_SOURCES = \
 	src/daemon/manager.c src/daemon/manager.h src/daemon/manager-internal.h \
 	src/daemon/manager-attempt.c src/daemon/manager-confirm.c src/daemon/manager-prefetch.c \
 	src/daemon/manager-button.c src/daemon/manager-hardware.c src/daemon/manager-reload.c \
+	src/daemon/manager-scanner.c \
 	src/daemon/fixture-bus.c src/daemon/factory-proxy.h \
 	src/daemon/results-proxy.c src/daemon/results-proxy.h \
 	src/daemon/rt.c src/daemon/rt.h \
@@ -21,7 +22,7 @@ else
 src_daemon_libdaemon_a_SOURCES += src/daemon/gpio-gpiod1.c
 endif
 src_daemon_libdaemon_a_CPPFLAGS = $(DAEMON_CPPFLAGS) -DPKGLIBEXECDIR=\"$(pkglibexecdir)\"
-src_daemon_libdaemon_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(GPIOD_CFLAGS)
+src_daemon_libdaemon_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS) $(GPIOD_CFLAGS) $(EVDEV_CFLAGS)
 # the proxy to blinkupd-https on its own, so that a test can link libdaemon.a with a fake of
 # factory-proxy.h instead
 noinst_LIBRARIES += src/daemon/libfactory-proxy.a
@@ -34,7 +35,7 @@ src_daemon_libhelper_process_a_SOURCES = src/daemon/helper-process.c src/daemon/
 src_daemon_libhelper_process_a_CPPFLAGS = $(DAEMON_CPPFLAGS) -DPKGLIBEXECDIR=\"$(pkglibexecdir)\"
 src_daemon_libhelper_process_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS)
 DAEMON_LIBS = src/daemon/libdaemon.a src/daemon/libfactory-proxy.a src/daemon/libhelper-process.a \
-	$(LIB_LIBS) $(GPIOD_LIBS)
+	$(LIB_LIBS) $(GPIOD_LIBS) $(EVDEV_LIBS)
 
 sbin_PROGRAMS = src/blinkupd
 src_blinkupd_SOURCES = src/daemon/blinkupd.c

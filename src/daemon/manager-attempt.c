@@ -389,6 +389,7 @@ static void attempt_ask_server(Manager *m) {
 
 int manager_blinkup(Manager *m, bool clear, const AttemptIdentity *identity, uint64_t *ret_attempt_id,
                     sd_bus_error *error) {
+        AttemptIdentity ident = {};
         char plan_id[17], token_id[17];
         uint64_t id = 0, expires_usec;
         int r;
@@ -402,10 +403,17 @@ int manager_blinkup(Manager *m, bool clear, const AttemptIdentity *identity, uin
                 return sd_bus_error_setf(error, FIXTURE_ERROR_BUSY, "Attempt %" PRIu64 " is in progress (%s).",
                                          m->attempt_id, manager_state_to_string(m->state));
 
-        r = attempt_begin(m, clear, identity, &id, error);
+        /* the barcode scanner's serial number, unless the attempt brings its own */
+        if (identity)
+                ident = *identity;
+        if (!clear && !ident.serial && m->pending_serial[0])
+                ident.serial = m->pending_serial;
+        r = attempt_begin(m, clear, &ident, &id, error);
         if (r < 0)
                 return r;
         *ret_attempt_id = id;
+        if (!clear)
+                manager_set_pending_serial(m, NULL); /* used, or overridden */
 
         if (clear)
                 blink_start(m);

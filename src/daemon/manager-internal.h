@@ -5,7 +5,8 @@
  * manager.c (life cycle, status, watchdog, signals), manager-attempt.c (verify → token → blink →
  * result), manager-confirm.c (confirmations in the background), manager-prefetch.c (the token
  * kept ready), manager-button.c (button and indicators), manager-hardware.c (opening the lines
- * and the transmitter), manager-reload.c (what a reload applies or refuses). */
+ * and the transmitter), manager-reload.c (what a reload applies or refuses), manager-scanner.c
+ * (the barcode scanner and the pending serial number). */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@
 #include "manager.h"
 #include "record.h"
 #include "results-proxy.h"
+#include "scanner-keys.h"
 #include "time-util.h"
 #include "transmitter.h"
 
@@ -38,6 +40,8 @@
 #define TRANSMITTER_GRACE_USEC (5 * USEC_PER_SEC)
 
 typedef enum Indicator { IND_READY, IND_BUSY, IND_PASS, IND_FAIL, _IND_MAX } Indicator;
+
+struct libevdev;
 
 typedef struct Confirmation Confirmation;
 struct Confirmation {
@@ -90,6 +94,15 @@ struct Manager {
 
         Confirmation *confirmations;
 
+        /* the barcode scanner ([Scanner] Device=), NULL and -1 when there is none or it could not
+         * be opened; and the serial number it read for the next attempt ("": none) */
+        struct libevdev *scanner_dev;
+        int scanner_fd;
+        char *scanner_path;
+        sd_event_source *scanner_source;
+        ScannerLine scanner_line;
+        char pending_serial[IDENTITY_VALUE_MAX + 1];
+
         /* button debounce: the raw level and the accepted (stable) level */
         bool button_raw, button_stable;
 
@@ -140,6 +153,14 @@ void manager_prefetch_startup(Manager *m);
 int manager_indicator_set(Manager *m, Indicator which, bool on);
 int manager_button_setup(Manager *m);
 int manager_on_button(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+/* manager-scanner.c */
+/* Opens, grabs and watches c's scanner, if any. A device that cannot be used is a warning, not
+ * an error (the scanner is an aid): 0 always. */
+int manager_scanner_open(Manager *m, const Config *c);
+void manager_scanner_close(Manager *m);
+/* The serial number of the next attempt (NULL or "": none), PropertiesChanged when it changes. */
+void manager_set_pending_serial(Manager *m, const char *serial);
 
 /* manager-hardware.c */
 /* Opens the LED, the transmitter, the button and the indicators of c; on failure closes what

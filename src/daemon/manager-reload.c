@@ -138,6 +138,9 @@ static int reload(Manager *m, char **ret_message) {
                 return r;
 
         reload_swap_in(m, TAKE_PTR(c), TAKE_PTR(proxy), keep ? m->results : TAKE_PTR(results));
+        /* opened again whatever changed: a scanner unplugged since comes back this way */
+        manager_scanner_close(m);
+        (void) manager_scanner_open(m, m->config);
         (void) bus_fixture_emit_properties_changed(m->bus, "FixtureId", "Fast", "ActiveHigh", "SSID", "ResultsURL",
                                                    NULL);
         log_info("Configuration reloaded.");

@@ -151,6 +151,7 @@ void manager_get_info(Manager *m, ManagerInfo *ret) {
                 .last_device_id = m->last_device_id,
                 .last_serial = m->last_serial,
                 .last_operator = m->last_operator,
+                .pending_serial = m->pending_serial,
                 .last_max_lateness_ns = m->last_max_lateness_ns,
                 .last_p99_lateness_ns = m->last_p99_lateness_ns,
                 .last_edges = m->last_edges,
@@ -323,6 +324,7 @@ int manager_new(sd_event *e, const ManagerOptions *o, Config *config, Manager **
         if (!m)
                 return -ENOMEM;
         m->event = sd_event_ref(e);
+        m->scanner_fd = -1;
         m->user_bus = o->user_bus;
         m->config = TAKE_PTR(c);
         if (o->config_path) {
@@ -342,6 +344,7 @@ Manager *manager_free(Manager *m) {
         m->op = factory_proxy_op_cancel(m->op);
         manager_confirmations_abandon(m);
         manager_hardware_close(m);
+        manager_scanner_close(m);
         m->debounce_source = sd_event_source_disable_unref(m->debounce_source);
         m->watchdog_source = sd_event_source_disable_unref(m->watchdog_source);
         m->prefetch_source = sd_event_source_disable_unref(m->prefetch_source);
@@ -429,6 +432,7 @@ int manager_start(Manager *m) {
         r = manager_hardware_open(m, m->config, &err);
         if (r < 0)
                 return log_error_errno(r, "%s", err ?: "Cannot open the GPIO lines.");
+        (void) manager_scanner_open(m, m->config);
 
         r = manager_open_factory(m, m->config, &m->proxy);
         if (r < 0)
@@ -448,8 +452,8 @@ int manager_start(Manager *m) {
 
         (void) sd_notify(false, "READY=1");
         manager_notify_status(m);
-        log_info("Ready: fixture %s, LED %s, %u bits/s%s.", m->fixture_id[0] ? m->fixture_id : "(none)",
+        log_info("Ready: fixture %s, LED %s, %u bits/s%s%s.", m->fixture_id[0] ? m->fixture_id : "(none)",
                  gpio_line_describe(m->led), m->config->led.fast ? 142u : 60u,
-                 m->config->button.enabled ? ", button enabled" : "");
+                 m->config->button.enabled ? ", button enabled" : "", m->scanner_dev ? ", barcode scanner" : "");
         return 0;
 }

@@ -49,7 +49,9 @@ int manager_start(Manager *m);
 
 /* Both return the attempt ID; -EBUSY while an attempt runs; errors set *error. identity (NULL:
  * none) is the unit's serial number and the operator, already checked (identity_check()): they
- * go into the started line, the journal and LastSerial/LastOperator. */
+ * go into the started line, the journal and LastSerial/LastOperator. An attempt that is not
+ * clear and has no serial number takes the pending one of the barcode scanner; any attempt
+ * that is not clear clears it. */
 int manager_blinkup(Manager *m, bool clear, const AttemptIdentity *identity, uint64_t *ret_attempt_id,
                     sd_bus_error *error);
 int manager_cancel(Manager *m);
@@ -70,6 +72,7 @@ typedef struct ManagerInfo {
         uint64_t attempts, successes, failures, last_attempt_id;
         const char *last_error, *last_device_id;
         const char *last_serial, *last_operator;
+        const char *pending_serial; /* from the barcode scanner, for the next attempt; "": none */
         uint64_t last_max_lateness_ns, last_p99_lateness_ns, last_edges;
         /* the results delivery: all zero and NULL when [Results] URL= is not set */
         const char *results_url, *results_last_error;

@@ -100,6 +100,9 @@ static void dump_results(const Config *c, FILE *f) {
                 dump_secret(f, "bearer token", c->results.token, c->results.token_source, "TokenFile",
                             CONFIG_CREDENTIAL_RESULTS_TOKEN, c->results.token_file);
         fprintf(f, "RetryMaxSec=%u\n", c->results.retry_max_sec);
+        fprintf(f, "\n[Scanner]\nDevice=%s\n", strempty(c->scanner.device));
+        if (!c->scanner.device)
+                fprintf(f, "# no device: no barcode scanner\n");
 }
 
 static void dump_realtime(const Config *c, FILE *f) {

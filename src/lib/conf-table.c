@@ -76,6 +76,8 @@ const ConfigItem config_items[] = {
         { "Results", "TokenFile", parse_path, OFF(results.token_file) },
         { "Results", "RetryMaxSec", parse_unsigned, OFF(results.retry_max_sec), "300", 1, 86400 },
 
+        { "Scanner", "Device", parse_path, OFF(scanner.device) },
+
         { "RealTime", "Priority", parse_unsigned, OFF(realtime.priority), "80", 0, 99 },
         { "RealTime", "CPU", parse_cpu, OFF(realtime.cpu), NULL, 0, 1023 },
         { "RealTime", "MaxLatenessUs", parse_optional_unsigned, OFF(realtime.max_lateness_usec), NULL, 1,

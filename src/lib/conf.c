@@ -42,6 +42,7 @@ Config *config_free(Config *c) {
         free(c->results.url);
         erase_and_free(c->results.token);
         free(c->results.token_file);
+        free(c->scanner.device);
         free(c->simulation.trace);
         free(c->simulation.button_fifo);
         free(c->daemon.state_directory);

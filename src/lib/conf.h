@@ -139,6 +139,12 @@ typedef struct Config {
         } results;
 
         struct {
+                /* Device=: the input device of a USB barcode scanner (an evdev keyboard), read
+                 * and grabbed by the daemon; NULL = no scanner */
+                char *device;
+        } scanner;
+
+        struct {
                 unsigned priority; /* Priority=, 0..99, default 80; 0 = no SCHED_FIFO */
                 int cpu; /* CPU=, 0..1023; -1 = not pinned (default) */
                 unsigned max_lateness_usec; /* MaxLatenessUs=; 0 = 10% of a bit (default) */

@@ -13,7 +13,8 @@ src_lib_libblinkup_a_SOURCES = \
 	src/lib/record.h src/lib/record-internal.h \
 	src/lib/record-line.c src/lib/record-read.c src/lib/record-write.c \
 	src/lib/factory.c src/lib/factory.h \
-	src/lib/identity.c src/lib/identity.h
+	src/lib/identity.c src/lib/identity.h \
+	src/lib/scanner-keys.c src/lib/scanner-keys.h
 src_lib_libblinkup_a_CPPFLAGS = $(LIB_CPPFLAGS)
 src_lib_libblinkup_a_CFLAGS = $(AM_CFLAGS) $(SYSTEMD_CFLAGS)
 LIB_LIBS = src/lib/libblinkup.a $(SHARED_LIBS)

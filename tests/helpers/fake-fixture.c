@@ -10,6 +10,7 @@
  *   Clear()    -> blinking for 100 ms, then Finished(id, true, ...).
  *   Cancel()   -> ends the attempt in progress with Error.Cancelled; nothing when idle.
  *   Reload()   -> succeeds.
+ *   PendingSerial is always "SN-0002" (FAKE_PENDING_SERIAL).
  *   Error.Busy for BlinkUp()/Clear() while not idle.
  *
  * What the next attempts do is set with org.blinkupd.FakeControl1.SetOutcome(s):
@@ -38,6 +39,8 @@
 
 /* the results endpoint that ResultsURL shows */
 #define FAKE_RESULTS_URL "https://results.example.com/lines/3"
+/* PendingSerial, fixed: as if a scanner had read it (the fake takes it for no attempt) */
+#define FAKE_PENDING_SERIAL "SN-0002"
 
 #define PATH FIXTURE_OBJECT_PATH
 #define IFACE FIXTURE_INTERFACE
@@ -320,6 +323,8 @@ static int get_property(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "s", f->last_serial);
         if (streq(property, "LastOperator"))
                 return sd_bus_message_append(reply, "s", f->last_operator);
+        if (streq(property, "PendingSerial"))
+                return sd_bus_message_append(reply, "s", FAKE_PENDING_SERIAL);
         if (streq(property, "LastTiming"))
                 return f->attempts > 0 ? sd_bus_message_append(reply, "(ttt)", UINT64_C(51234),
                                                                UINT64_C(40000), UINT64_C(212))
@@ -374,6 +379,7 @@ static const sd_bus_vtable fixture_vtable[] = {
         PROP("LastDeviceId", "s"),
         PROP("LastSerial", "s"),
         PROP("LastOperator", "s"),
+        PROP("PendingSerial", "s"),
         PROP("LastTiming", "(ttt)"),
         PROP("ResultsURL", "s"),
         PROP("ResultsBacklog", "u"),

@@ -143,6 +143,7 @@ if run "status" 0 "$ctl" --user-bus status; then
     Last device: none
     Last serial: none
   Last operator: none
+    Next serial: SN-0002
     Last timing: none
      Results to: https://results.example.com/lines/3
 Results backlog: 2 waiting, 1 parked
@@ -156,7 +157,7 @@ status_want='{"state": "idle", "fixture_id": "0123456789abcdef", "factory_status
  "fast": True, "active_high": False, "ssid": "Factory Net", "attempts": 0, "successes": 0,
  "failures": 0, "last_attempt_id": 0, "last_error": "", "last_device_id": "",
  "last_timing": {"max_lateness_ns": 0, "p99_lateness_ns": 0, "edges": 0},
- "last_serial": "", "last_operator": "",
+ "last_serial": "", "last_operator": "", "pending_serial": "SN-0002",
  "results": {"url": "https://results.example.com/lines/3", "backlog": 2, "parked": 1,
   "last_delivery_usec": 1795489800000000, "last_error_usec": 1795489950000000,
   "last_error": "HTTP 503 from https://results.example.com/lines/3"}}'
@@ -165,8 +166,8 @@ for mode in "--json" "--json=short" "--json=pretty"; do
                 json_check "status $mode" "assert values == [$status_want], values"
                 lines=$(wc -l <"$tmp/out")
                 case $mode in
-                # 16 fields, 3 in last_timing and its "}", 6 in results and its "}", the outer braces
-                *pretty) want_lines=29 ;;
+                # 17 fields, 3 in last_timing and its "}", 6 in results and its "}", the outer braces
+                *pretty) want_lines=30 ;;
                 *) want_lines=1 ;;
                 esac
                 if [ "$lines" -eq $want_lines ]; then ok "status $mode: $want_lines lines"

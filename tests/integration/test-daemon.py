@@ -229,6 +229,30 @@ def case_clear(w, srv):
         d.stop()
 
 
+def case_scanner_unusable(w, srv):
+    """A [Scanner] Device= that cannot be used is a warning naming it; the daemon serves."""
+    srv.reset()
+    d = Daemon(w, srv, extra="[Scanner]\nDevice=/nonexistent/scanner\n")
+    try:
+        check("Barcode scanner /nonexistent/scanner cannot be opened (No such file or directory); the fixture "
+              "serves without it." in d.stderr(), "no warning about the missing scanner: " + d.stderr()[-600:])
+        check(d.prop("PendingSerial") == "", "PendingSerial: %r" % d.prop("PendingSerial"))
+        dropins = d.conf + ".d"
+        os.mkdir(dropins)
+        with open(os.path.join(dropins, "70-scanner.conf"), "w") as f:
+            f.write("[Scanner]\nDevice=/dev/null\n")
+        rc, out, err = d.call("Reload")
+        check(rc == 0, "reload with an unusable scanner: " + err)
+        check("Barcode scanner /dev/null is not an input device" in d.stderr(), "no warning about /dev/null")
+        rc, out, err = d.call("BlinkUp")
+        check(rc == 0, "BlinkUp without the scanner: " + err)
+        aid = attempt_id(out)
+        check(d.wait_signal("Finished", lambda a: a[0] == aid)[1] is True, "attempt %d failed" % aid)
+        check(d.prop("LastSerial") == "", "LastSerial: %r" % d.prop("LastSerial"))
+    finally:
+        check(d.stop() == 0, "blinkupd did not exit cleanly")
+
+
 def case_not_a_fixture(w, srv):
     srv.reset(fixture_group="development_devicegroup")
     d = Daemon(w, srv)

@@ -71,8 +71,8 @@ else
 fi
 
 # what the daemon relies on, and what would break it
-for want in 'Type=notify' 'NotifyAccess=main' 'User=blinkupd' 'Group=blinkup' 'SupplementaryGroups=blinkupd gpio' \
-        'DevicePolicy=closed' 'DeviceAllow=char-gpiochip rw' 'StateDirectory=blinkupd' \
+for want in 'Type=notify' 'NotifyAccess=main' 'User=blinkupd' 'Group=blinkup' 'SupplementaryGroups=blinkupd gpio input' \
+        'DevicePolicy=closed' 'DeviceAllow=char-gpiochip rw' 'DeviceAllow=char-input r' 'StateDirectory=blinkupd' \
         'BusName=org.blinkupd.Fixture1' 'CapabilityBoundingSet=' 'RestartPreventExitStatus=78'; do
         if grep -qx -- "$want" "$unit"; then ok "unit has $want"; else bad "unit lacks $want"; fi
 done
@@ -99,7 +99,7 @@ if have systemd-sysusers; then
                 else
                         bad "user blinkupd not created: $(cat "$root/etc/passwd")"
                 fi
-                for g in blinkupd blinkup gpio; do
+                for g in blinkupd blinkup gpio input; do
                         if grep -q "^$g:x:[0-9]*:" "$root/etc/group"; then ok "group $g"
                         else bad "group $g not created: $(cat "$root/etc/group")"; fi
                 done
@@ -200,6 +200,7 @@ property name="LastError" type="s" access="read"
 property name="LastDeviceId" type="s" access="read"
 property name="LastSerial" type="s" access="read"
 property name="LastOperator" type="s" access="read"
+property name="PendingSerial" type="s" access="read"
 property name="LastTiming" type="(ttt)" access="read"
 property name="ResultsURL" type="s" access="read"
 property name="ResultsBacklog" type="u" access="read"

@@ -394,6 +394,8 @@ static const KeyCase key_cases[] = {
         { "Results", "TokenFile", "[Results]\nURL=https://mes.example.org\n", "@/results-token", NULL,
           "results-token", "\"results-token\" is not an absolute path" },
         { "Results", "RetryMaxSec", NULL, "86400", NULL, "0", "\"0\" is not in the range 1..86400" },
+        { "Scanner", "Device", NULL, "/dev/input/by-id/usb-Scanner-event-kbd", NULL, "input/event3",
+          "\"input/event3\" is not an absolute path" },
         { "RealTime", "Priority", NULL, "0", NULL, "120", "\"120\" is not in the range 0..99" },
         { "RealTime", "CPU", NULL, "3", NULL, "1024", "\"1024\" is not in the range 0..1023" },
         { "RealTime", "MaxLatenessUs", NULL, "500", NULL, "0", "\"0\" is not in the range 1..1000000" },

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "fake-factory-proxy.h"
+#include "manager-internal.h" /* manager_set_pending_serial(): what the scanner does */
 #include "manager.h"
 #include "record.h"
 #include "tests.h"
@@ -356,6 +357,48 @@ START_TEST(test_sigquit_waits_for_the_attempt) {
 }
 END_TEST
 
+/* The barcode scanner's serial number: taken by the next attempt without one, dropped by one
+ * with its own, neither by a clear. */
+START_TEST(test_pending_serial) {
+        _cleanup_(sd_bus_error_free) sd_bus_error error = SD_BUS_ERROR_NULL;
+        AttemptIdentity own = { .serial = "SN-OWN-1", .operator = "alice" };
+        uint64_t id = 0;
+
+        ck_assert_str_eq(info().pending_serial, "");
+        manager_set_pending_serial(manager, "SN-SCAN-0042");
+        ck_assert_str_eq(info().pending_serial, "SN-SCAN-0042");
+        id = blinkup();
+        ck_assert_str_eq(info().pending_serial, "");
+        ck_assert_str_eq(info().last_serial, "SN-SCAN-0042");
+        check_record(id, "started", "serial", "SN-SCAN-0042");
+        ck_assert_int_eq(manager_cancel(manager), 1);
+        ck_assert_int_eq(info().state, MANAGER_IDLE);
+
+        manager_set_pending_serial(manager, "SN-SCAN-0043");
+        ck_assert_int_eq(manager_blinkup(manager, false, &own, &id, &error), 0);
+        ck_assert_str_eq(info().pending_serial, "");
+        ck_assert_str_eq(info().last_serial, "SN-OWN-1");
+        check_record(id, "started", "serial", "SN-OWN-1");
+        ck_assert_int_eq(manager_cancel(manager), 1);
+
+        /* an operator alone: the scanner's serial number, the given operator */
+        manager_set_pending_serial(manager, "SN-SCAN-0044");
+        ck_assert_int_eq(manager_blinkup(manager, false, &(AttemptIdentity) { .operator = "bob" }, &id, &error), 0);
+        ck_assert_str_eq(info().last_serial, "SN-SCAN-0044");
+        ck_assert_str_eq(info().last_operator, "bob");
+        ck_assert_str_eq(info().pending_serial, "");
+        ck_assert_int_eq(manager_cancel(manager), 1);
+
+        manager_set_pending_serial(manager, "SN-SCAN-0045");
+        ck_assert_int_eq(manager_blinkup(manager, true, NULL, &id, &error), 0);
+        ck_assert_str_eq(info().pending_serial, "SN-SCAN-0045");
+        ck_assert_str_eq(info().last_serial, "");
+        run_until_idle();
+        manager_set_pending_serial(manager, NULL);
+        ck_assert_str_eq(info().pending_serial, "");
+}
+END_TEST
+
 START_TEST(test_sigquit_idle) {
         int code = -1;
 
@@ -384,6 +427,7 @@ static Suite *manager_suite(void) {
         tcase_add_test(tc, test_cancel_before_the_led);
         tcase_add_test(tc, test_sigquit_waits_for_the_attempt);
         tcase_add_test(tc, test_sigquit_idle);
+        tcase_add_test(tc, test_pending_serial);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -743,6 +743,8 @@ st_blinkup_root() {
 #                    kill -STOP: SIGABRT from systemd, restarted, answers on the bus
 #   record-journal   the attempts above in attempts.log, blinkupctl history and the journal
 #   results-delivery every attempt delivered to a results endpoint (steps-results.sh)
+#   barcode-scanner  a uinput keyboard as [Scanner] Device=, grabbed; a scanned serial number
+#                    is PendingSerial, then the next BlinkUp's (steps-scanner.sh)
 # Attempt IDs pass between steps as ROOT_ID, BUTTON_ID, CLEAR_ID and CANCEL_ID.
 
 prop_value() { # prop_value NAME: the bare value of a property (t 3 -> 3, s "idle" -> idle)
@@ -1037,6 +1039,8 @@ assert e.get("BLINKUP_DEVICE_ID"), "no BLINKUP_DEVICE_ID"
 . "$VMTEST_DIR/steps-package.sh"
 # shellcheck source=tests/vm/steps-results.sh
 . "$VMTEST_DIR/steps-results.sh"
+# shellcheck source=tests/vm/steps-scanner.sh
+. "$VMTEST_DIR/steps-scanner.sh"
 
 # ---- main ----
 
@@ -1069,6 +1073,7 @@ if [ -n "${CHIP:-}" ] && [ -x "$SBINDIR/blinkupd" ]; then
         step watchdog st_watchdog
         step record-journal st_record_journal
         step results-delivery st_results_delivery
+        step barcode-scanner st_barcode_scanner
         step package-remove st_package_remove
         step package-purge st_package_purge
         step package-preseeded st_package_preseeded
