@@ -16,7 +16,7 @@ what delivery costs a press. Nothing here fails on a figure: it measures and pri
 Usage: bench/results-drain.py --build=DIR [--attempts=200] [--presses=20]
        (under dbus-run-session; bench/run runs it in the full set)
 Prints a table, and last the line
-    bench-results: results_drain_per_s=A docs=B press_to_light_p99_ms_off=C press_to_light_p99_ms_on=D
+    bench-results: results_drain_per_s=A docs=B idle_wakeups_per_s_on=C press_to_light_p99_ms_off=D press_to_light_p99_ms_on=E
 """
 
 import argparse
@@ -31,8 +31,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(SRC, "tests", "helpers"))
 sys.path.insert(0, HERE)
-from harness import NAME, PATH, FactoryServer, ResultsReceiver  # noqa: E402
-from measure import Daemon, Waveform, measure_presses  # noqa: E402
+from harness import NAME, PATH, FactoryServer, ResultsReceiver, helper_pids  # noqa: E402
+from measure import Daemon, Waveform, measure_presses, threads  # noqa: E402
 from record import line as record_line  # noqa: E402
 
 
@@ -77,6 +77,27 @@ def write_record(path, n):
             f.write(record_line(aid, "confirmed", [("device_id", "%016x" % (aid * 104729))], ts))
 
 
+IDLE_SECONDS = 10
+
+
+def measure_idle_on(d, seconds):
+    """Once everything is delivered: the context switches of the daemon, its factory server client
+    and its results delivery over seconds (as bench/measure.py counts the idle cost)."""
+    time.sleep(1.0)  # the last delivery's status handled
+    pids = [d.pid] + helper_pids(d.pid)
+    before = {}
+    for pid in pids:
+        before.update(threads(pid))
+    t0 = time.monotonic()
+    time.sleep(seconds)
+    after = {}
+    for pid in pids:
+        after.update(threads(pid))
+    dt = time.monotonic() - t0
+    switches = sum(sw - before.get(tid, (None, 0))[1] for tid, (_, sw, _) in after.items())
+    return dict(processes=len(pids), wakeups_per_s=switches / dt)
+
+
 def measure_drain(build, work, srv, rcv, token_file, n):
     state = tempfile.mkdtemp(prefix="drain-state-", dir=work)
     write_record(os.path.join(state, "attempts.log"), n)
@@ -91,12 +112,13 @@ def measure_drain(build, work, srv, rcv, token_file, n):
         rcv.set_mode("ok")
         wait_prop("ResultsBacklog", lambda v: int(v) == 0, 600, "drained backlog", d)
         took = time.monotonic() - t_up
+        idle = measure_idle_on(d, IDLE_SECONDS)
     finally:
         d.stop()
     got = [e for e in rcv.received() if e["answer"] == 200]
     seen = len({e["idempotency_key"] for e in got})
     span = got[-1]["t"] - got[0]["t"] if len(got) > 1 else float("nan")
-    return dict(docs=docs, seconds=took, per_s=docs / took, delivered=len(got), distinct=seen,
+    return dict(docs=docs, seconds=took, per_s=docs / took, delivered=len(got), distinct=seen, idle=idle,
                 endpoint_per_s=(len(got) - 1) / span if span == span and span > 0 else float("nan"))
 
 
@@ -130,12 +152,15 @@ def main():
                           "%.1f  (%.2f s from endpoint up to ResultsBacklog 0)" % (dr["per_s"], dr["seconds"])))
     print("  %-56s %s" % ("  at the endpoint, first to last arrival, documents/s", "%.1f" % dr["endpoint_per_s"]))
     print("  %-56s %s" % ("  requests answered 200 / distinct documents", "%d / %d" % (dr["delivered"], dr["distinct"])))
+    print("  %-56s %s" % ("idle once delivered, wake-ups/s (daemon + %d helpers)" % (dr["idle"]["processes"] - 1),
+                          "%.2f  (over %d s)" % (dr["idle"]["wakeups_per_s"], IDLE_SECONDS)))
     for label, m in (("press-to-light without [Results] p50/p99/max ms", off),
                      ("press-to-light with delivery on p50/p99/max ms", on)):
         print("  %-56s %s" % (label, "%.2f / %.2f / %.2f  (%d presses, %d missed)"
                               % (m["corrected"] + (m["n"], m["misses"]))))
-    print("bench-results: results_drain_per_s=%.1f docs=%d press_to_light_p99_ms_off=%.2f press_to_light_p99_ms_on=%.2f"
-          % (dr["per_s"], dr["docs"], off["corrected"][1], on["corrected"][1]), flush=True)
+    print("bench-results: results_drain_per_s=%.1f docs=%d idle_wakeups_per_s_on=%.2f press_to_light_p99_ms_off=%.2f "
+          "press_to_light_p99_ms_on=%.2f"
+          % (dr["per_s"], dr["docs"], dr["idle"]["wakeups_per_s"], off["corrected"][1], on["corrected"][1]), flush=True)
     shutil.rmtree(work, ignore_errors=True)
     return 0
 
