@@ -224,12 +224,12 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
 
 static uint64_t backoff(ResultsDeliver *d) {
         uint64_t delay = BACKOFF_FIRST_USEC << MIN(d->tries - 1, 30u);
-        uint32_t rnd = 0;
+        uint16_t rnd = 0;
 
         delay = MIN(delay, d->retry_max_usec);
         (void) getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK);
-        /* +-10 % */
-        return delay - delay / 10 + (uint64_t) ((double) (delay / 5) * ((double) rnd / (double) UINT32_MAX));
+        /* +-10 %, in integers: at most 86400 s / 5 * 65535 is far from overflowing */
+        return delay - delay / 10 + delay / 5 * rnd / UINT16_MAX;
 }
 
 static void retry(ResultsDeliver *d, const char *msg, int64_t retry_after_sec) {
