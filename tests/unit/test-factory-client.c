@@ -319,9 +319,12 @@ static FactoryConfig config_for(TestServer *t) {
                 .login_key = (char *) LOGIN_KEY,
                 .fixture_id = (char *) FIXTURE_ID,
                 .ca_file = ca,
-                .timeout_usec = 2 * USEC_PER_SEC,
-                .connect_timeout_usec = 1 * USEC_PER_SEC,
-                .attempt_timeout_usec = 4 * USEC_PER_SEC,
+                /* generous: a case about timeouts sets its own (setup_*()); the others must not
+                 * race a timer on a busy machine or under valgrind, where the first TLS handshake
+                 * of the process alone can take seconds */
+                .timeout_usec = 10 * USEC_PER_SEC,
+                .connect_timeout_usec = 5 * USEC_PER_SEC,
+                .attempt_timeout_usec = 20 * USEC_PER_SEC,
                 .confirm_timeout_usec = 5 * USEC_PER_SEC,
                 .confirm_interval_usec = 100 * USEC_PER_MSEC,
         };
@@ -519,7 +522,7 @@ static const ClientCase client_cases[] = {
                       "down\"}]",
           .op = DO_TOKEN, .kind = FACTORY_ERROR_SERVER, .http_status = 429,
           .message = "enroll: HTTP 429: Too Many Requests: slow down; the server asks to wait 60 s, "
-                     "beyond the deadline of 4 s",
+                     "beyond the deadline of 20 s",
           .took_max = 2.0 },
         { .name = "5xx forever",
           .settings = "\"faults\": [{\"path\": \"/devices/*\", \"action\": \"status\", \"status\": 502, "
