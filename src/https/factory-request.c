@@ -143,12 +143,6 @@ static int op_build_headers(FactoryOp *op, bool post) {
         return http_header_append(&op->headers, bearer);
 }
 
-#define EASY(c, opt, val) \
-        do { \
-                if (curl_easy_setopt(c, opt, val) != CURLE_OK) \
-                        return -EIO; \
-        } while (0)
-
 static int op_setup_easy(FactoryOp *op, const char *url, bool post, uint64_t total, uint64_t connect) {
         CURL *c;
         int r;
@@ -162,12 +156,9 @@ static int op_setup_easy(FactoryOp *op, const char *url, bool post, uint64_t tot
         r = http_easy_set_security(c, op->client->allow_insecure_http, op->client->ca_file);
         if (r < 0)
                 return r;
-        EASY(c, CURLOPT_NOSIGNAL, 1L);
-        EASY(c, CURLOPT_NOPROGRESS, 1L);
-        EASY(c, CURLOPT_TIMEOUT_MS, (long) MAX(total / USEC_PER_MSEC, UINT64_C(1)));
-        EASY(c, CURLOPT_CONNECTTIMEOUT_MS, (long) MAX(connect / USEC_PER_MSEC, UINT64_C(1)));
-        EASY(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) FACTORY_RESPONSE_MAX);
-        EASY(c, CURLOPT_USERAGENT, "blinkupd/" PACKAGE_VERSION);
+        r = http_easy_set_limits(c, total, connect, (curl_off_t) FACTORY_RESPONSE_MAX);
+        if (r < 0)
+                return r;
         EASY(c, CURLOPT_HTTPHEADER, op->headers);
         EASY(c, CURLOPT_WRITEFUNCTION, on_write);
         EASY(c, CURLOPT_WRITEDATA, op);

@@ -8,12 +8,6 @@
 #include "http-util.h"
 #include "macro.h"
 
-#define EASY(c, opt, val) \
-        do { \
-                if (curl_easy_setopt(c, opt, val) != CURLE_OK) \
-                        return -EIO; \
-        } while (0)
-
 int http_easy_set_security(CURL *c, bool allow_insecure_http, const char *ca_file) {
 #if LIBCURL_VERSION_NUM >= 0x075500
         EASY(c, CURLOPT_PROTOCOLS_STR, allow_insecure_http ? "http,https" : "https");
@@ -28,6 +22,16 @@ int http_easy_set_security(CURL *c, bool allow_insecure_http, const char *ca_fil
         if (ca_file)
                 EASY(c, CURLOPT_CAINFO, ca_file);
         EASY(c, CURLOPT_VERBOSE, 0L); /* never: it would print the Authorization header */
+        return 0;
+}
+
+int http_easy_set_limits(CURL *c, uint64_t timeout_usec, uint64_t connect_timeout_usec, curl_off_t max_size) {
+        EASY(c, CURLOPT_NOSIGNAL, 1L);
+        EASY(c, CURLOPT_NOPROGRESS, 1L);
+        EASY(c, CURLOPT_TIMEOUT_MS, (long) MAX(timeout_usec / USEC_PER_MSEC, UINT64_C(1)));
+        EASY(c, CURLOPT_CONNECTTIMEOUT_MS, (long) MAX(connect_timeout_usec / USEC_PER_MSEC, UINT64_C(1)));
+        EASY(c, CURLOPT_MAXFILESIZE_LARGE, max_size);
+        EASY(c, CURLOPT_USERAGENT, "blinkupd/" PACKAGE_VERSION);
         return 0;
 }
 

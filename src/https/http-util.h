@@ -13,6 +13,18 @@
 /* the largest Retry-After figure kept (for messages); longer waits are cut by the caller */
 #define HTTP_RETRY_AFTER_SATURATE_SEC INT64_C(999999999999)
 
+/* curl_easy_setopt(), or return -EIO from the calling function when curl refuses the option */
+#define EASY(c, opt, val) \
+        do { \
+                if (curl_easy_setopt(c, opt, val) != CURLE_OK) \
+                        return -EIO; \
+        } while (0)
+
+/* What every transfer is held to besides security: no signals, no progress meter, the total
+ * and connect timeouts (at least 1 ms each), a response of at most max_size bytes, and the
+ * user agent. -EIO when curl refuses an option. */
+int http_easy_set_limits(CURL *c, uint64_t timeout_usec, uint64_t connect_timeout_usec, curl_off_t max_size);
+
 /* HTTPS only (plain http too when allow_insecure_http), the peer and host verified (against
  * ca_file when not NULL, else the system's), no redirects, never verbose (it would print the
  * Authorization header). -EIO when curl refuses an option. */

@@ -136,12 +136,6 @@ static int build_headers(ResultsDeliver *d, const char *key) {
         return r;
 }
 
-#define EASY(c, opt, val) \
-        do { \
-                if (curl_easy_setopt(c, opt, val) != CURLE_OK) \
-                        return -EIO; \
-        } while (0)
-
 static int setup_easy(ResultsDeliver *d, CURL *c, const char *json) {
         int r;
 
@@ -149,12 +143,9 @@ static int setup_easy(ResultsDeliver *d, CURL *c, const char *json) {
         r = http_easy_set_security(c, d->allow_insecure_http, d->ca_file);
         if (r < 0)
                 return r;
-        EASY(c, CURLOPT_NOSIGNAL, 1L);
-        EASY(c, CURLOPT_NOPROGRESS, 1L);
-        EASY(c, CURLOPT_TIMEOUT_MS, (long) MAX(d->timeout_usec / USEC_PER_MSEC, UINT64_C(1)));
-        EASY(c, CURLOPT_CONNECTTIMEOUT_MS, (long) MAX(d->connect_timeout_usec / USEC_PER_MSEC, UINT64_C(1)));
-        EASY(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) RESPONSE_MAX);
-        EASY(c, CURLOPT_USERAGENT, "blinkupd/" PACKAGE_VERSION);
+        r = http_easy_set_limits(c, d->timeout_usec, d->connect_timeout_usec, (curl_off_t) RESPONSE_MAX);
+        if (r < 0)
+                return r;
         EASY(c, CURLOPT_HTTPHEADER, d->headers);
         EASY(c, CURLOPT_WRITEFUNCTION, on_write);
         EASY(c, CURLOPT_WRITEDATA, d);
