@@ -14,7 +14,7 @@ EXTRA_DIST += tests/helpers/factory-server.py tests/helpers/harness.py tests/hel
 	tests/fuzz/corpus tests/fuzz/fuzz-config.c tests/fuzz/fuzz-factory-json.c \
 	tests/fuzz/fuzz-frame.c tests/fuzz/replay.c tests/fuzz/fuzz-config.dict \
 	tests/fuzz/fuzz-factory-json.dict \
-	tests/vm/prepare-image tests/vm/run tests/vm/scenario.sh tests/vm/steps-package.sh tests/vm/steps-results.sh tests/vm/steps-scanner.sh tests/vm/trace2vcd \
+	tests/vm/prepare-image tests/vm/run tests/vm/scenario.sh tests/vm/steps-package.sh tests/vm/steps-results.sh tests/vm/steps-scanner.sh tests/vm/steps-metrics.sh tests/vm/trace2vcd \
 	tests/vm/gpio-replay
 
 # The shell tests need no build of their own. (The daemon's unit files and bus policy are
