@@ -26,6 +26,7 @@ struct Record {
         uint64_t max_size; /* rotate past this size; 0: never */
         unsigned rotated_max; /* the highest N of the rotated files attempts.log.N */
         bool check_tail; /* the file may end in a torn line: look before the next append */
+        bool defer_sync; /* record_defer_sync(): lines are written, the caller fsyncs */
 };
 
 /* ---- opening ---- */
@@ -245,7 +246,21 @@ static int tail_is_torn(Record *r) {
         return c != '\n';
 }
 
-/* One write() of the whole line (O_APPEND puts it at the end), then fsync(). */
+void record_defer_sync(Record *r, bool defer) {
+        if (r)
+                r->defer_sync = defer;
+}
+
+int record_get_fd(const Record *r) {
+        return r ? r->fd : -EINVAL;
+}
+
+void record_sync_failed(Record *r) {
+        if (r)
+                r->check_tail = true; /* the last lines may be gone, or half */
+}
+
+/* One write() of the whole line (O_APPEND puts it at the end), then fsync() unless deferred. */
 static int write_line(Record *r, const char *line, size_t len) {
         int k;
 
@@ -254,7 +269,7 @@ static int write_line(Record *r, const char *line, size_t len) {
                 r->check_tail = true; /* part of it may have landed */
                 return k;
         }
-        if (fsync(r->fd) < 0) {
+        if (!r->defer_sync && fsync(r->fd) < 0) {
                 r->check_tail = true;
                 return -errno;
         }

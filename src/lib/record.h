@@ -114,6 +114,15 @@ int record_append_confirmed(Record *r, uint64_t attempt_id, const char *device_i
 int record_append_failed(Record *r, uint64_t attempt_id, const char *error_name, const char *message);
 int record_append_cancelled(Record *r, uint64_t attempt_id);
 
+/* Deferred durability: while defer is set, the record_append_*() above write their line (one
+ * write(), as always) but return without fsync(); the caller makes it durable with an fsync()
+ * of record_get_fd() (the daemon's fsync-worker.h, off its main loop), and calls
+ * record_sync_failed() when that fails. */
+void record_defer_sync(Record *r, bool defer);
+/* The descriptor of the file lines are appended to (it changes with record_rotate()). */
+int record_get_fd(const Record *r);
+void record_sync_failed(Record *r);
+
 /* Parse one line (a final "\n" is allowed). 0 on success; -ENODATA for an empty or blank
  * line; -EBADMSG for a damaged one (torn, bad checksum, bad syntax). ret is untouched on
  * failure; release it with record_line_done(). */
