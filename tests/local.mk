@@ -68,7 +68,7 @@ unit_lib_tests = tests/unit/test-frame tests/unit/test-waveform tests/unit/test-
 	tests/unit/test-record tests/unit/test-record-fs tests/unit/test-secret tests/unit/test-json-out \
 	tests/unit/test-identity tests/unit/test-scanner-keys
 unit_daemon_tests = tests/unit/test-gpio-chips tests/unit/test-gpio-sim tests/unit/test-gpiod-errors \
-	tests/unit/test-transmitter tests/unit/test-manager tests/unit/test-metrics
+	tests/unit/test-transmitter tests/unit/test-manager tests/unit/test-metrics tests/unit/test-fsync-worker
 unit_https_tests = tests/unit/test-factory-json tests/unit/test-factory-client tests/unit/test-results-outbox
 check_PROGRAMS += $(unit_lib_tests)
 TESTS += $(unit_lib_tests)
@@ -139,6 +139,10 @@ tests_unit_test_metrics_SOURCES = tests/unit/test-metrics.c
 tests_unit_test_metrics_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_metrics_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_metrics_LDADD = src/daemon/libdaemon.a $(LIB_LIBS) $(TEST_LIBS)
+tests_unit_test_fsync_worker_SOURCES = tests/unit/test-fsync-worker.c
+tests_unit_test_fsync_worker_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_fsync_worker_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_fsync_worker_LDADD = src/daemon/libdaemon.a $(LIB_LIBS) $(TEST_LIBS)
 # the manager with the fake factory proxy in place of src/daemon/libfactory-proxy.a
 tests_unit_test_manager_SOURCES = tests/unit/test-manager.c tests/helpers/fake-factory-proxy.c \
 	tests/helpers/fake-factory-proxy.h

@@ -12,6 +12,7 @@ src_daemon_libdaemon_a_SOURCES = \
 	src/daemon/metrics.c src/daemon/metrics.h \
 	src/daemon/fixture-bus.c src/daemon/factory-proxy.h \
 	src/daemon/results-proxy.c src/daemon/results-proxy.h \
+	src/daemon/fsync-worker.c src/daemon/fsync-worker.h \
 	src/daemon/rt.c src/daemon/rt.h \
 	src/daemon/transmitter.c src/daemon/transmitter.h \
 	src/daemon/gpio.c src/daemon/gpio.h src/daemon/gpio-internal.h \
