@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 
+#include "fsync-worker.h"
 #include "log.h"
 #include "rt.h"
 #include "transmitter.h"
@@ -36,6 +37,9 @@ struct Transmitter {
         size_t n_edges_alloc;
         uint64_t *lateness;
         size_t n_lateness_alloc, n_lateness;
+        const atomic_uint *gate;
+        uint32_t gate_ticket;
+        uint64_t gate_timeout_ns;
         TransmitResult result;
 };
 
@@ -46,6 +50,7 @@ typedef enum PassEnd {
         PASS_FAULT,
         PASS_CANCELLED,
         PASS_ERROR,
+        PASS_NOT_DURABLE, /* the record's gate stayed shut */
 } PassEnd;
 
 static inline bool is_cancelled(const atomic_bool *cancel) {
@@ -91,7 +96,38 @@ typedef struct Pass {
         uint64_t cursor;
         size_t written; /* edges written in this pass */
         int error;
+        bool gate_passed;
+        uint64_t gate_wait_ns;
 } Pass;
+
+/* Before the first light edge, due at *deadline: half a bit before it, one look at the gate;
+ * while the ticket is not on disk, the pass (t0 and the deadline) moves half a bit later and
+ * the gate is looked at again, until the gate's timeout. 0, -ETIMEDOUT, -ECANCELED or the
+ * sleep's error. */
+static int wait_gate(const TransmitterOps *ops, const TransmitterPlay *p, uint64_t check_ns, Pass *pass,
+                     uint64_t *deadline) {
+        uint64_t give_up = *deadline + p->gate_timeout_ns;
+
+        for (;;) {
+                uint64_t look = *deadline - check_ns / 2;
+                int r;
+
+                if (look > pass->cursor) {
+                        r = wait_until(ops, p->cancel, &pass->cursor, look, check_ns);
+                        if (r < 0)
+                                return r;
+                }
+                if (fsync_ticket_reached(atomic_load_explicit(p->gate, memory_order_acquire), p->gate_ticket)) {
+                        pass->gate_passed = true;
+                        return 0;
+                }
+                if (*deadline >= give_up)
+                        return -ETIMEDOUT;
+                pass->t0 += check_ns;
+                *deadline += check_ns;
+                pass->gate_wait_ns += check_ns;
+        }
+}
 
 /* One pass over the waveform from pass->t0: the hot loop. */
 static PassEnd play_pass(const TransmitterOps *ops, const TransmitterPlay *p, uint64_t check_ns,
@@ -105,6 +141,14 @@ static PassEnd play_pass(const TransmitterOps *ops, const TransmitterPlay *p, ui
         for (size_t i = 0; i < w->n_edges; i++) {
                 uint64_t deadline = pass->t0 + e[i].offset_ns, after, late;
 
+                if (_unlikely_(p->gate && !pass->gate_passed && e[i].level != p->dark_level)) {
+                        r = wait_gate(ops, p, check_ns, pass, &deadline);
+                        if (_unlikely_(r < 0)) {
+                                end = r == -ETIMEDOUT ? PASS_NOT_DURABLE : r == -ECANCELED ? PASS_CANCELLED : PASS_ERROR;
+                                pass->error = end == PASS_ERROR ? r : 0;
+                                goto stop;
+                        }
+                }
                 r = wait_until(ops, p->cancel, &pass->cursor, deadline, check_ns);
                 if (_unlikely_(r < 0)) {
                         end = r == -ECANCELED ? PASS_CANCELLED : PASS_ERROR;
@@ -205,8 +249,12 @@ int transmitter_play(const TransmitterOps *ops, const TransmitterPlay *p, Transm
                 }
                 n_lateness += pass.written;
 
+                if (n_pass == 0)
+                        ret->gate_wait_ns = pass.gate_wait_ns;
                 if (end == PASS_DONE)
                         ret->clean = true;
+                else if (end == PASS_NOT_DURABLE)
+                        ret->not_durable = true;
                 else if (end == PASS_CANCELLED)
                         ret->cancelled = true;
                 else if (end == PASS_ERROR)
@@ -223,7 +271,9 @@ int transmitter_play(const TransmitterOps *ops, const TransmitterPlay *p, Transm
                         else if (r < 0)
                                 ret->error = r;
                         else if (n_pass < p->retries) {
-                                pass = (Pass) { .t0 = t_dark + tail_ns, .cursor = t_dark + tail_ns };
+                                /* the gate was passed: a fault needs a lit edge */
+                                pass = (Pass) { .t0 = t_dark + tail_ns, .cursor = t_dark + tail_ns,
+                                                .gate_passed = true };
                                 continue;
                         }
                 }
@@ -283,6 +333,9 @@ static void *transmitter_thread(void *userdata) {
                                                 .retries = t->config.timing_fault_retries,
                                                 .cancel = &t->cancel,
                                                 .lateness = t->lateness,
+                                                .gate = t->gate,
+                                                .gate_ticket = t->gate_ticket,
+                                                .gate_timeout_ns = t->gate_timeout_ns,
                                         },
                                         &res);
                 res.realtime = t->realtime;
@@ -347,6 +400,11 @@ int transmitter_get_fd(Transmitter *t) {
 }
 
 int transmitter_start(Transmitter *t, const Waveform *w) {
+        return transmitter_start_gated(t, w, NULL, 0, 0);
+}
+
+int transmitter_start_gated(Transmitter *t, const Waveform *w, const atomic_uint *gate, uint32_t ticket,
+                            uint64_t gate_timeout_ns) {
         size_t n_lateness;
         int r;
 
@@ -386,6 +444,9 @@ int transmitter_start(Transmitter *t, const Waveform *w) {
         t->job = *w;
         t->job.edges = t->edges;
         t->n_lateness = 0;
+        t->gate = gate;
+        t->gate_ticket = ticket;
+        t->gate_timeout_ns = gate_timeout_ns;
 
         atomic_store(&t->cancel, false);
         atomic_store(&t->state, TRANSMITTER_RUNNING);

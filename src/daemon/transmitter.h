@@ -22,6 +22,14 @@
  * resent frame). The result counts the frames sent (begun, aborted ones included) and the
  * faults (and the frames of the passes after the first: resent), and "clean" says whether the last pass ran to its end without a fault.
  *
+ * The record's gate: a job may come with a ticket of fsync-worker.h and the gate it is compared
+ * with. The loop plays the dark lead-in at once; half a bit before the first edge that lights
+ * the LED it looks at the gate (one atomic load): when the ticket is not on disk yet, the LED
+ * stays dark and the whole waveform moves half a bit later (its bits keep their length: the
+ * receiver sees a longer lead-in), again and again, until the ticket is on disk or the gate's
+ * timeout has passed since the edge was first due; then the job ends dark with not_durable
+ * set, nothing lit. No token reaches the LED before its record line is on disk.
+ *
  * Exit paths: after a finished, aborted, cancelled or failed pass the line is driven dark;
  * transmitter_free() cancels, joins and drives it dark once more; gpio_line_free() does too.
  * The thread runs with every signal blocked: on SIGTERM the main loop (signalfd) frees the
@@ -52,6 +60,8 @@ typedef struct TransmitResult {
         unsigned frames_resent; /* of those, the frames begun by passes after a timing fault */
         unsigned timing_faults; /* passes aborted because of a late edge */
         bool clean; /* the last pass ran to its end without a fault */
+        bool not_durable; /* the gate stayed shut: nothing was lit */
+        uint64_t gate_wait_ns; /* how much later than planned the first light edge was due: the gate */
         bool cancelled;
         bool realtime; /* the thread ran with SCHED_FIFO */
         int error; /* 0, or -errno of a failed line write or sleep */
@@ -68,6 +78,11 @@ int transmitter_get_fd(Transmitter *t);
  * waveform's idle level must be the line's dark level (-EINVAL otherwise). -EBUSY while a job
  * runs or its result has not been collected yet; -ENOMEM. */
 int transmitter_start(Transmitter *t, const Waveform *w);
+
+/* The same, with the LED lit only once fsync_ticket_reached(*gate, ticket) (see above); gate
+ * must stay valid until the result is collected. */
+int transmitter_start_gated(Transmitter *t, const Waveform *w, const atomic_uint *gate, uint32_t ticket,
+                            uint64_t gate_timeout_ns);
 
 /* Asks the running job to stop: the LED is dark within one bit period. Harmless when idle. */
 void transmitter_cancel(Transmitter *t);
@@ -109,6 +124,9 @@ typedef struct TransmitterPlay {
         unsigned retries; /* passes after timing faults */
         const atomic_bool *cancel;
         uint64_t *lateness; /* room for (retries + 1) * waveform->n_edges values */
+        const atomic_uint *gate; /* NULL: no gate */
+        uint32_t gate_ticket;
+        uint64_t gate_timeout_ns;
 } TransmitterPlay;
 
 /* Plays the waveform from t0 = now(), with retries after timing faults as described above, and

@@ -16,6 +16,7 @@
 
 #include "decoder.h"
 #include "frame.h"
+#include "fsync-worker.h"
 #include "gpio.h"
 #include "rt.h"
 #include "transmitter.h"
@@ -69,6 +70,9 @@ typedef struct Fake {
         size_t fail_sleep; /* 1-based index of a sleep that fails with -EINVAL; 0 = none */
         uint64_t cancel_at; /* the main thread cancels at this time; 0 = never */
         atomic_bool *cancel;
+        atomic_uint *gate; /* the fsync worker stores gate_value here at gate_at; 0 = never */
+        uint64_t gate_at;
+        uint32_t gate_value;
 } Fake;
 
 static void fake_init(Fake *f, int level) {
@@ -124,6 +128,8 @@ static int fake_sleep_until(void *userdata, uint64_t t) {
         f->now += f->fixed_late + (f->max_jitter ? rnd() % (f->max_jitter + 1) : 0);
         if (f->cancel && f->cancel_at > 0 && f->now >= f->cancel_at)
                 atomic_store(f->cancel, true);
+        if (f->gate && f->gate_at > 0 && f->now >= f->gate_at)
+                atomic_store(f->gate, f->gate_value);
         return 0;
 }
 
@@ -996,6 +1002,120 @@ START_TEST(test_thread_bad_use) {
 }
 END_TEST
 
+/* The record's gate: the first light edge is never written before the gate reaches the ticket;
+ * the waveform moves later as a whole (every deadline by the same multiple of half a bit), or
+ * the job ends dark after the gate's timeout; a cancel still darkens within half a bit. */
+typedef struct GateRun {
+        TransmitResult res;
+        uint64_t t0; /* the job's start (fake time) */
+} GateRun;
+
+static void run_gated(const Waveform *w, Fake *fake, uint64_t gate_after, uint64_t cancel_after, uint32_t ticket,
+                      GateRun *ret) {
+        atomic_uint gate = 7; /* an earlier ticket: shut */
+        atomic_bool cancel = false;
+        uint64_t *lat = calloc(w->n_edges, sizeof(uint64_t));
+
+        fake_init(fake, 1);
+        fake->max_jitter = 20000;
+        ret->t0 = fake->now;
+        fake->gate = &gate;
+        fake->gate_at = gate_after ? ret->t0 + gate_after : 0;
+        fake->gate_value = ticket;
+        fake->cancel = &cancel;
+        fake->cancel_at = cancel_after ? ret->t0 + cancel_after : 0;
+
+        TransmitterOps ops = fake_ops(fake);
+        TransmitterPlay p = { .waveform = w,
+                              .dark_level = 1,
+                              .cancel = &cancel,
+                              .lateness = lat,
+                              .gate = &gate,
+                              .gate_ticket = ticket,
+                              .gate_timeout_ns = NSEC_PER_SEC };
+        ck_assert_int_eq(transmitter_play(&ops, &p, &ret->res), 0);
+        ck_assert_int_eq(fake->level, 1); /* dark, whatever happened */
+        free(lat);
+}
+
+START_TEST(test_gate) {
+        unsigned rate = _i == 0 ? 142 : 60;
+        uint64_t bit_ns = transmitter_bit_ns(rate), half = bit_ns / 2, lead, open;
+        Frame f;
+        Waveform w;
+        Fake fake;
+        GateRun g;
+
+        spec_frame(&f);
+        build(&f, rate, false, 1, &w);
+        lead = w.edges[0].offset_ns; /* the first edge lights the LED */
+        ck_assert_int_eq(w.edges[0].level, 0);
+
+        /* on disk during the lead-in (an SD card's 25 ms fsync): nothing moves */
+        run_gated(&w, &fake, 25 * NSEC_PER_MSEC, 0, 8, &g);
+        ck_assert(g.res.clean);
+        ck_assert(!g.res.not_durable);
+        ck_assert_uint_eq(g.res.gate_wait_ns, 0);
+        ck_assert_uint_eq(fake.n_writes, w.n_edges);
+        for (size_t i = 0; i < w.n_edges; i++)
+                ck_assert_uint_eq(fake.writes[i].deadline, g.t0 + w.edges[i].offset_ns);
+        ck_assert_uint_eq(decode_writes(&fake, 1, false, SPEC_WIFI_HEX), 1);
+        check_sleep_spacing(&fake, bit_ns);
+        fake_done(&fake);
+
+        /* on disk 40 ms after the first light edge was due: the LED stays dark until then, and
+         * the whole frame moves by whole half bits (no bit is stretched) */
+        open = lead + 40 * NSEC_PER_MSEC;
+        run_gated(&w, &fake, open, 0, 8, &g);
+        ck_assert(g.res.clean);
+        /* looked at half a bit before each due time (wake-ups up to 20 us late): the first look
+         * at or after the 40 ms */
+        ck_assert_uint_ge(g.res.gate_wait_ns, 40 * NSEC_PER_MSEC + half / 2 - 20000);
+        ck_assert_uint_lt(g.res.gate_wait_ns, 40 * NSEC_PER_MSEC + half / 2 + half);
+        ck_assert_uint_eq(g.res.gate_wait_ns % half, 0);
+        ck_assert_uint_ge(fake.writes[0].t, g.t0 + open);
+        ck_assert_int_eq(fake.writes[0].level, 0);
+        ck_assert_uint_eq(fake.n_writes, w.n_edges);
+        for (size_t i = 0; i < w.n_edges; i++)
+                ck_assert_uint_eq(fake.writes[i].deadline, g.t0 + g.res.gate_wait_ns + w.edges[i].offset_ns);
+        ck_assert_uint_eq(decode_writes(&fake, 1, false, SPEC_WIFI_HEX), 1);
+        check_sleep_spacing(&fake, bit_ns);
+        fake_done(&fake);
+
+        /* never on disk: dark to the end of the timeout, nothing lit, not_durable */
+        run_gated(&w, &fake, 0, 0, 8, &g);
+        ck_assert(g.res.not_durable);
+        ck_assert(!g.res.clean);
+        ck_assert(!g.res.cancelled);
+        ck_assert_uint_eq(g.res.edges, 0);
+        ck_assert_uint_eq(g.res.frames_sent, 0);
+        ck_assert_uint_eq(fake.n_writes, 0);
+        /* the last look, half a bit before the edge would be due a second late */
+        ck_assert_uint_ge(fake.now, g.t0 + lead + NSEC_PER_SEC - half);
+        ck_assert_uint_le(fake.now, g.t0 + lead + NSEC_PER_SEC + half);
+        check_sleep_spacing(&fake, bit_ns);
+        fake_done(&fake);
+
+        /* cancelled while waiting at the gate (the fsync failed): within half a bit, nothing lit */
+        run_gated(&w, &fake, 0, lead + 100 * NSEC_PER_MSEC, 8, &g);
+        ck_assert(g.res.cancelled);
+        ck_assert(!g.res.not_durable);
+        ck_assert_uint_eq(fake.n_writes, 0);
+        ck_assert_uint_le(fake.now - (g.t0 + lead + 100 * NSEC_PER_MSEC), half + 20000);
+        fake_done(&fake);
+
+        /* the gate reaches the ticket across the wrap of 32 bits */
+        run_gated(&w, &fake, 10 * NSEC_PER_MSEC, 0, 2, &g); /* gate 7 -> 2: "2" is 2^32 - 5 ahead */
+        ck_assert(g.res.clean);
+        fake_done(&fake);
+        ck_assert(fsync_ticket_reached(5, 5));
+        ck_assert(!fsync_ticket_reached(4, 5));
+        ck_assert(fsync_ticket_reached(1, UINT32_MAX));
+        ck_assert(!fsync_ticket_reached(UINT32_MAX, 1));
+        waveform_done(&w);
+}
+END_TEST
+
 static Suite *transmitter_suite(void) {
         Suite *s = suite_create("transmitter");
         TCase *tc = tcase_create("play");
@@ -1007,6 +1127,7 @@ static Suite *transmitter_suite(void) {
         tcase_add_test(tc, test_timing_fault_threshold);
         tcase_add_test(tc, test_cancel);
         tcase_add_test(tc, test_errors_end_dark);
+        tcase_add_loop_test(tc, test_gate, 0, 2);
         tcase_set_timeout(tc, 120);
         suite_add_tcase(s, tc);
 
