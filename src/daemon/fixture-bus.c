@@ -80,7 +80,7 @@ static int method_start(sd_bus_message *msg, void *userdata, sd_bus_error *error
         r = manager_blinkup(m, clear, identity, &id, error);
         if (r < 0)
                 return r;
-        return sd_bus_reply_method_return(msg, "t", id);
+        return manager_reply_when_recorded(m, msg, id);
 }
 
 static int method_blinkup(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

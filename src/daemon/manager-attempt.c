@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "frame.h"
 #include "macro.h"
@@ -16,6 +17,15 @@
 #include "waveform.h"
 
 /* ---- the end of an attempt ---- */
+
+static void start_call_answer(Manager *m, uint32_t durable, int error);
+
+/* The call that started the attempt is answered before its Finished signal, which a caller
+ * that waits for it matches by the ID the answer brings: the end's line was fsync'ed, and with
+ * it the started line before it. */
+static void start_call_answer_at_end(Manager *m) {
+        start_call_answer(m, m->start_ticket, 0);
+}
 
 static void attempt_reset(Manager *m) {
         m->op = factory_proxy_op_cancel(m->op);
@@ -33,6 +43,7 @@ void manager_attempt_fail(Manager *m, const char *error_name, const char *messag
         else
                 manager_record_or_warn(m, record_append_failed(m->record, id, error_name, message), "failed");
         results_proxy_kick(m->results);
+        start_call_answer_at_end(m);
         manager_metrics_count_attempt(m, error_name);
 
         m->failures++;
@@ -52,6 +63,7 @@ static void attempt_succeed(Manager *m) {
 
         m->successes++;
         results_proxy_kick(m->results); /* the blinked line */
+        start_call_answer_at_end(m);
         manager_metrics_count_attempt(m, NULL);
         (void) manager_indicator_set(m, IND_FAIL, false);
         (void) manager_indicator_set(m, IND_PASS, true);
@@ -78,6 +90,83 @@ const char *manager_factory_error_bus_name(FactoryErrorKind k) {
         default:
                 return FIXTURE_ERROR_SERVER;
         }
+}
+
+/* ---- the record before the LED ---- */
+
+/* The attempt's lines so far go to disk on the fsync worker, while the attempt goes on: the
+ * transmitter lights the LED only once they are there (the gate). When the worker cannot take
+ * the fsync, it is done here. 0, or -errno when the lines are not on disk. */
+static int attempt_queue_sync(Manager *m) {
+        uint32_t ticket;
+        int fd = record_get_fd(m->record);
+
+        if (fsync_worker_queue(m->syncer, fd, &ticket) >= 0) {
+                m->durable_ticket = ticket;
+                return 0;
+        }
+        if (fsync(fd) < 0) {
+                int r = -errno;
+
+                record_sync_failed(m->record);
+                return r;
+        }
+        /* on disk now: the gate as it is will do */
+        m->durable_ticket = atomic_load(fsync_worker_gate(m->syncer));
+        return 0;
+}
+
+static void start_call_answer(Manager *m, uint32_t durable, int error) {
+        sd_bus_message *call = m->start_call;
+
+        if (!call)
+                return;
+        if (fsync_ticket_reached(durable, m->start_ticket))
+                (void) sd_bus_reply_method_return(call, "t", m->start_call_id);
+        else if (error != 0)
+                (void) sd_bus_reply_method_errorf(call, FIXTURE_ERROR_RECORD,
+                                                  "Attempt %" PRIu64 " cannot be recorded (fsync: %s), so nothing "
+                                                  "is blinked.",
+                                                  m->start_call_id, strerror(error));
+        else
+                return;
+        m->start_call = sd_bus_message_unref(call);
+}
+
+int manager_reply_when_recorded(Manager *m, sd_bus_message *msg, uint64_t id) {
+        uint32_t durable = atomic_load(fsync_worker_gate(m->syncer));
+
+        /* an attempt that already ended (its line's fsync failed) or whose line is on disk */
+        if (id != m->attempt_id || m->state == MANAGER_IDLE || fsync_ticket_reached(durable, m->durable_ticket))
+                return sd_bus_reply_method_return(msg, "t", id);
+        m->start_call = sd_bus_message_unref(m->start_call);
+        m->start_call = sd_bus_message_ref(msg);
+        m->start_ticket = m->durable_ticket;
+        m->start_call_id = id;
+        return 1;
+}
+
+void manager_on_synced(FsyncWorker *w, uint32_t durable, int error, void *userdata) {
+        Manager *m = userdata;
+        char msg[192];
+
+        start_call_answer(m, durable, error);
+        if (error == 0)
+                return;
+        record_sync_failed(m->record);
+        if (m->state == MANAGER_IDLE || m->sync_error != 0 || fsync_ticket_reached(durable, m->durable_ticket))
+                return;
+        m->sync_error = error;
+        log_error("Attempt %" PRIu64 ": its record lines could not be made durable (fsync: %s); the LED stays dark.",
+                  m->attempt_id, strerror(error));
+        if (m->state == MANAGER_BLINKING) {
+                /* the gate is shut: the transmitter ends dark, manager_on_transmitter() says why */
+                transmitter_cancel(m->transmitter);
+                return;
+        }
+        (void) snprintf(msg, sizeof(msg), "The attempt cannot be recorded (fsync: %s), so nothing is blinked.",
+                        strerror(error));
+        manager_attempt_fail(m, FIXTURE_ERROR_RECORD, msg);
 }
 
 /* ---- blinking ---- */
@@ -159,9 +248,11 @@ static void blink_start(Manager *m) {
                 waveform_done(&w);
                 return;
         }
+        m->blink_duration_usec += DURABLE_GATE_TIMEOUT_USEC; /* the watchdog's bound */
         manager_set_state(m, MANAGER_BLINKING);
         m->blink_started_usec = now_usec(CLOCK_MONOTONIC);
-        r = transmitter_start(m->transmitter, &w);
+        r = transmitter_start_gated(m->transmitter, &w, fsync_worker_gate(m->syncer), m->durable_ticket,
+                                    DURABLE_GATE_TIMEOUT_USEC * NSEC_PER_USEC);
         waveform_done(&w);
         if (r < 0) {
                 char msg[128];
@@ -180,7 +271,7 @@ static int blink_record(Manager *m, const TransmitResult *res) {
                 .clean = res->clean,
         };
         uint64_t id = m->attempt_id;
-        char field[64];
+        char field[64], waited[96] = "";
         int r;
 
         r = record_append_blinked(m->record, id, &t);
@@ -194,12 +285,15 @@ static int blink_record(Manager *m, const TransmitResult *res) {
         }
 
         (void) snprintf(field, sizeof(field), "BLINKUP_MAX_LATENESS_NS=%" PRIu64, res->max_lateness_ns);
+        if (res->gate_wait_ns > 0)
+                (void) snprintf(waited, sizeof(waited), "; the first light edge waited %.1f ms for the record",
+                                (double) res->gate_wait_ns / NSEC_PER_MSEC);
         manager_log_attempt(m, res->clean ? LOG_INFO : LOG_WARNING, MESSAGE_ID_BLINKED, id, field,
                             "Attempt %" PRIu64 ": %" PRIu64 " edges in %u frame(s), lateness max %" PRIu64
-                            " ns, p99 %" PRIu64 " ns%s%s.",
+                            " ns, p99 %" PRIu64 " ns%s%s%s.",
                             id, res->edges, res->frames_sent, res->max_lateness_ns, res->p99_lateness_ns,
                             res->clean ? "" : ", TIMING FAULT in the last frame",
-                            res->realtime ? "" : " (no real-time priority)");
+                            res->realtime ? "" : " (no real-time priority)", waited);
         return 0;
 }
 
@@ -218,6 +312,22 @@ int manager_on_transmitter(sd_event_source *s, int fd, uint32_t revents, void *u
         (void) bus_fixture_emit_properties_changed(m->bus, "LastTiming", NULL);
         manager_metrics_count_blink(m, &res);
 
+        if (res.not_durable || (res.cancelled && m->sync_error != 0)) {
+                char msg[192];
+
+                if (m->sync_error != 0)
+                        (void) snprintf(msg, sizeof(msg),
+                                        "The attempt's record lines could not be made durable (fsync: %s), so "
+                                        "nothing was lit.",
+                                        strerror(m->sync_error));
+                else
+                        (void) snprintf(msg, sizeof(msg),
+                                        "The attempt's record lines were still not on disk %" PRIu64
+                                        " s after the first light edge was due, so nothing was lit.",
+                                        DURABLE_GATE_TIMEOUT_USEC / USEC_PER_SEC);
+                manager_attempt_fail(m, FIXTURE_ERROR_RECORD, msg);
+                return 0;
+        }
         if (res.cancelled) {
                 manager_attempt_fail(m, FIXTURE_ERROR_CANCELLED, "The BlinkUp was cancelled; the LED is dark.");
                 return 0;
@@ -250,7 +360,11 @@ static bool take_token(Manager *m, const char *plan_id, const char *token_id, ui
         (void) snprintf(m->plan_id, sizeof(m->plan_id), "%s", plan_id);
         (void) snprintf(m->token_id, sizeof(m->token_id), "%s", token_id);
         m->token_expires_usec = expires_usec;
+        record_defer_sync(m->record, true);
         r = record_append_token(m->record, m->attempt_id, token_id, plan_id);
+        record_defer_sync(m->record, false);
+        if (r >= 0)
+                r = attempt_queue_sync(m); /* the token is on disk before it is on the LED */
         if (r >= 0)
                 return true;
         manager_record_or_warn(m, r, "token");
@@ -359,8 +473,13 @@ static int attempt_begin(Manager *m, bool clear, const AttemptIdentity *identity
                                          "No attempt ID is left in the record (the last is %" PRIu64 "); "
                                          "restart with a new record.",
                                          UINT64_MAX);
+        /* the line is written here; its fsync runs while the attempt goes on (attempt_queue_sync()) */
+        fsync_worker_reset(m->syncer);
+        m->sync_error = 0;
+        record_defer_sync(m->record, true);
         r = record_append_started_identity(m->record, id, clear ? "clear" : "factory",
                                            identity ? identity->serial : NULL, identity ? identity->operator : NULL);
+        record_defer_sync(m->record, false);
         if (r < 0)
                 /* no blink without a record */
                 return sd_bus_error_setf(error, FIXTURE_ERROR_RECORD,
@@ -425,14 +544,27 @@ int manager_blinkup(Manager *m, bool clear, const AttemptIdentity *identity, uin
         if (!clear)
                 manager_set_pending_serial(m, NULL); /* used, or overridden */
 
-        if (clear)
-                blink_start(m);
-        else if (manager_prefetch_take(m, plan_id, token_id, &expires_usec)) {
+        /* the started line's fsync: with the token line's (prefetched), or while the server is asked */
+        if (clear) {
+                r = attempt_queue_sync(m);
+                if (r >= 0)
+                        blink_start(m);
+        } else if (manager_prefetch_take(m, plan_id, token_id, &expires_usec)) {
                 if (take_token(m, plan_id, token_id, expires_usec))
                         blink_start(m);
                 manager_prefetch_schedule(m, 0);
-        } else
-                attempt_ask_server(m);
+        } else {
+                r = attempt_queue_sync(m);
+                if (r >= 0)
+                        attempt_ask_server(m);
+        }
+        if (r < 0) {
+                char msg[160];
+
+                (void) snprintf(msg, sizeof(msg), "The attempt cannot be recorded (%s), so nothing is blinked.",
+                                strerror(-r));
+                manager_attempt_fail(m, FIXTURE_ERROR_RECORD, msg);
+        }
         return 0;
 }
 

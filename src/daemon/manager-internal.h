@@ -13,6 +13,7 @@
 #include <systemd/sd-event.h>
 
 #include "factory-proxy.h"
+#include "fsync-worker.h"
 #include "gpio.h"
 #include "log.h"
 #include "manager.h"
@@ -37,6 +38,9 @@
 /* A prefetched token is replaced this long before the margin above would refuse it: time for a
  * blink of the longest frame with all its retries. */
 #define PREFETCH_EXPIRY_LEAD_USEC (2 * 60 * USEC_PER_SEC)
+/* How long the first light edge may wait for the attempt's record lines to be on disk, after
+ * the waveform's own lead-in, before the attempt ends dark (fsync-worker.h, transmitter.h). */
+#define DURABLE_GATE_TIMEOUT_USEC (10 * USEC_PER_SEC)
 /* How long the transmitter may overrun its waveform before the watchdog stops being fed. */
 #define TRANSMITTER_GRACE_USEC (5 * USEC_PER_SEC)
 
@@ -65,6 +69,7 @@ struct Manager {
         FactoryProxy *proxy;
         ResultsProxy *results; /* NULL: [Results] URL= is not set */
         Record *record;
+        FsyncWorker *syncer; /* the record's fsyncs before a blink */
         char fixture_id[17];
 
         sd_event_source *transmitter_source, *button_source, *debounce_source, *watchdog_source;
@@ -85,6 +90,11 @@ struct Manager {
         char token_id[17], plan_id[17];
         uint64_t token_expires_usec; /* CLOCK_REALTIME; 0: the server gave no expiry */
         uint64_t op_started_usec; /* CLOCK_MONOTONIC, of op */
+        uint32_t durable_ticket; /* the fsync the LED waits for: of the attempt's last line */
+        sd_bus_message *start_call; /* the call that started it, answered once the line is on disk */
+        uint32_t start_ticket; /* that line's fsync */
+        uint64_t start_call_id;
+        int sync_error; /* that fsync (or an earlier one) failed: errno; 0 */
         uint64_t blink_started_usec, blink_duration_usec;
 
         /* PrefetchToken=yes */
@@ -145,6 +155,8 @@ int manager_open_results(Manager *m, const Config *c, ResultsProxy **ret, bool *
 void manager_attempt_fail(Manager *m, const char *error_name, const char *message);
 const char *manager_factory_error_bus_name(FactoryErrorKind k);
 int manager_on_transmitter(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+/* The fsync worker's callback: a failed fsync of the attempt's lines ends it dark. */
+void manager_on_synced(FsyncWorker *w, uint32_t durable, int error, void *userdata);
 
 /* manager-confirm.c */
 void manager_confirm_start(Manager *m, uint64_t id, const char *token_id);

@@ -354,7 +354,9 @@ Manager *manager_free(Manager *m) {
         m->prefetch_source = sd_event_source_disable_unref(m->prefetch_source);
         m->proxy = factory_proxy_free(m->proxy);
         m->results = results_proxy_free(m->results);
+        m->start_call = sd_bus_message_unref(m->start_call);
         m->bus = sd_bus_flush_close_unref(m->bus);
+        m->syncer = fsync_worker_free(m->syncer); /* what was queued is made durable first */
         m->record = record_free(m->record);
         config_free(m->config);
         free(m->config_path);
@@ -430,6 +432,9 @@ int manager_start(Manager *m) {
         r = record_setup(m);
         if (r < 0)
                 return r;
+        r = fsync_worker_new(m->event, manager_on_synced, m, &m->syncer);
+        if (r < 0)
+                return log_error_errno(r, "Cannot start the record's fsync thread: %m");
         r = event_sources_setup(m);
         if (r < 0)
                 return r;

@@ -54,6 +54,10 @@ int manager_start(Manager *m);
  * that is not clear clears it. */
 int manager_blinkup(Manager *m, bool clear, const AttemptIdentity *identity, uint64_t *ret_attempt_id,
                     sd_bus_error *error);
+/* Answers the method call that started attempt id (its ID, "t") once the attempt's started line
+ * is on disk: at once, or from the loop when the fsync worker says so; Error.Record if it
+ * cannot be. An ID is handed out only once it is durable, so never twice. */
+int manager_reply_when_recorded(Manager *m, sd_bus_message *msg, uint64_t id);
 int manager_cancel(Manager *m);
 /* Re-reads the configuration; keeps the old one when the new one is invalid (*ret_message
  * says why, file:line). */
