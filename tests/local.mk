@@ -60,6 +60,14 @@ tests_helpers_fake_fixture_SOURCES = tests/helpers/fake-fixture.c
 tests_helpers_fake_fixture_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_helpers_fake_fixture_CFLAGS = $(TEST_CFLAGS)
 tests_helpers_fake_fixture_LDADD = $(LIB_LIBS)
+
+# slow storage (FUSE) for test-durable.py and bench/slowfs.py
+if HAVE_FUSE3
+check_PROGRAMS += tests/helpers/slowfs
+tests_helpers_slowfs_SOURCES = tests/helpers/slowfs.c
+tests_helpers_slowfs_CFLAGS = $(AM_CFLAGS) $(FUSE3_CFLAGS)
+tests_helpers_slowfs_LDADD = $(FUSE3_LIBS)
+endif
 # test-ctl-bus.sh compares the fake's interface with the shipped XML
 EXTRA_DIST += tests/integration/check-interface.py
 
