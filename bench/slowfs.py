@@ -8,7 +8,9 @@ same disk with no delay (the FUSE cost alone), (c) slowfs with 25 ms per fsync, 
 each with PrefetchToken=yes and without. Side by side: press -> transmitter start (the
 "Attempt N: blinking." status) and press -> first light edge minus the waveform's own dark
 lead-in, p50/p99, and the fsync of a record line on that storage (measure_fsync). Nothing here
-fails on a figure: it measures and prints.
+fails on a figure: it measures and prints. On slowfs a write() to a file waits for an fsync of
+the same file still in progress (the kernel's FUSE client holds the inode lock; see slowfs.c):
+a daemon that appends a line while the previous one's fsync runs pays for it here, not on ext4.
 
 Usage: bench/slowfs.py --build=DIR [--quick] [--presses=N] [--stderr-fd=FD]
        (under dbus-run-session, as root: slowfs mounts with allow_other; bench/run runs it)
@@ -115,7 +117,7 @@ def main():
                      pair(r["nopre"], "to_blinking"), pair(r["nopre"], "corrected")) + ("  " + missed if missed else ""))
     if skipped:
         print("  slow storage: skipped (%s)" % skipped)
-    print("  the daemon fsyncs 2 record lines (started, token) per press before the transmitter starts today")
+    print("  on slowfs a write() to attempts.log waits while an fsync of it is in progress (FUSE; ext4 does not)")
     p99 = next((r["pre"]["corrected"][1] for r in rows if r["delay"] == 25), float("nan"))
     print("bench-slowfs: press_to_light_slowfs_p99_ms=%.2f" % p99, flush=True)
     return 0

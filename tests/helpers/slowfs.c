@@ -16,6 +16,10 @@
  * a directory); START_NS and END_NS are CLOCK_MONOTONIC nanoseconds when it arrived and just
  * before the reply.
  *
+ * The kernel's FUSE client holds the file's inode lock for the whole fsync (fuse_fsync() in
+ * fs/fuse/file.c): a write() to the same file from another thread waits until the fsync has
+ * replied, which ext4 does not make it do. Reads, and writes to other files, are not held up.
+ *
  * flock() and fcntl() locks are left to the kernel: they work between processes of this
  * machine on the mount, as a local file system's do. (libfuse 3.14's fuse_main() prints "Ignoring
  * invalid max threads value" at start: harmless, its own default.) The tests run it as root with
