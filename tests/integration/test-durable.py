@@ -89,7 +89,7 @@ def run_attempts(d, plan, prefetch=False):
     done, factory = [], 0
     for i, how in enumerate(plan):
         aid = i + 1  # a fresh record: attempts 1, 2, ...
-        # Finished comes before the last record line is on disk; the button is heard when idle
+        # a press is heard only when the fixture is idle, which with slow fsyncs can come after Finished
         wait_for(lambda: d.prop("State") == "idle", LONG, "the fixture idle")
         if how != "clear":
             factory += 1
