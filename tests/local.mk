@@ -11,6 +11,7 @@ EXTRA_DIST += tests/helpers/factory-server.py tests/helpers/harness.py tests/hel
 	tests/helpers/valgrind.supp \
 	tests/integration/test-daemon.py tests/integration/test-robustness.py \
 	tests/integration/test-faults.py tests/integration/test-results.py \
+	tests/prometheus/blinkupd.rules.test.yml \
 	tests/fuzz/corpus tests/fuzz/fuzz-config.c tests/fuzz/fuzz-factory-json.c \
 	tests/fuzz/fuzz-frame.c tests/fuzz/replay.c tests/fuzz/fuzz-config.dict \
 	tests/fuzz/fuzz-factory-json.dict \
