@@ -11,6 +11,7 @@ EXTRA_DIST += tests/helpers/factory-server.py tests/helpers/harness.py tests/hel
 	tests/helpers/valgrind.supp \
 	tests/integration/test-daemon.py tests/integration/test-robustness.py \
 	tests/integration/test-faults.py tests/integration/test-results.py \
+	tests/integration/test-metrics.py \
 	tests/prometheus/blinkupd.rules.test.yml \
 	tests/fuzz/corpus tests/fuzz/fuzz-config.c tests/fuzz/fuzz-factory-json.c \
 	tests/fuzz/fuzz-frame.c tests/fuzz/replay.c tests/fuzz/fuzz-config.dict \
@@ -165,7 +166,8 @@ integration_daemon_tests = \
 	tests/integration/test-daemon.sh \
 	tests/integration/test-robustness.sh \
 	tests/integration/test-faults.sh \
-	tests/integration/test-results.sh
+	tests/integration/test-results.sh \
+	tests/integration/test-metrics.sh
 dist_check_SCRIPTS += $(integration_ctl_tests) $(integration_daemon_tests)
 TESTS += $(integration_ctl_tests)
 if BUILD_DAEMON
