@@ -333,7 +333,11 @@ def measure_startup(build, work, server, runs):
 
 
 def measure_idle(build, work, server, seconds, watchdog_usec=None):
-    d = Daemon(build, work, server, watchdog_usec=watchdog_usec)
+    """The daemon writes its metrics file ([Metrics] TextfileDirectory=) as a fixture in a fleet
+    does: an idle daemon must not write it (nor wake up for it) at all."""
+    mdir = tempfile.mkdtemp(prefix="metrics-", dir=work)
+    prom = os.path.join(mdir, "blinkupd.prom")
+    d = Daemon(build, work, server, watchdog_usec=watchdog_usec, extra="[Metrics]\nTextfileDirectory=%s\n" % mdir)
     try:
         d.wait_ready()
         d.wait_status("factory status verified", 0, 15)
@@ -354,12 +358,15 @@ def measure_idle(build, work, server, seconds, watchdog_usec=None):
         # the wake-ups of both processes: the fixture is the daemon and its server client
         after_ping()
         a = {**threads(d.pid), **threads(hpid)}
+        prom0 = os.stat(prom)
         n0 = d.notify.count()
         t0 = time.monotonic()
         time.sleep(seconds - (margin if watchdog_usec else 0))
         after_ping()
         b = {**threads(d.pid), **threads(hpid)}
         dt = time.monotonic() - t0
+        prom1 = os.stat(prom)
+        metrics_writes = 0 if (prom0.st_ino, prom0.st_mtime_ns) == (prom1.st_ino, prom1.st_mtime_ns) else 1
         pings = sum(is_ping(m) for _, m in d.notify.msgs[n0:])
         st = proc_status(d.pid)
         rollup = smaps_rollup(d.pid)
@@ -377,6 +384,7 @@ def measure_idle(build, work, server, seconds, watchdog_usec=None):
                 cpu_ms_per_s=sum(p[3] for p in per_thread) / 1e6 / dt,
                 rss_kib=kib(st["VmRSS"]), lck_kib=kib(st["VmLck"]), hwm_kib=kib(st["VmHWM"]),
                 threads=int(st["Threads"]), rollup=rollup, top=top, watchdog_usec=watchdog_usec, pings=pings,
+                metrics_writes=metrics_writes,
                 https_rss_kib=kib(hst["VmRSS"]), https_lck_kib=kib(hst["VmLck"]), https_rollup=hrollup)
 
 
@@ -787,7 +795,7 @@ def main():
                               " (started, token)"))
     say("  %-56s %-34s %s" % ("server round trip alone (%d requests replayed) p50/p99" % rtt["requests"],
                               "%.2f / %.2f" % (rtt["p50"], rtt["p99"]), ", ".join(rtt["paths"])))
-    say("Idle daemon (no attempt, factory status verified)")
+    say("Idle daemon (no attempt, factory status verified, metrics file on)")
     for label, m in (("no watchdog", idle), ("WATCHDOG_USEC=2s", idle_wd)):
         if not m:
             continue
@@ -800,6 +808,9 @@ def main():
                                                "%.2f = its %d WATCHDOG=1 pings" % (expect, m["pings"]),
                                                ok(m["wakeups_per_s"] <= expect + 1e-9))))
         say("  %-56s %-34s %s" % ("  CPU time", "%.3f ms/s" % m["cpu_ms_per_s"], ""))
+        say("  %-56s %-34s %s" % ("  metrics file ([Metrics] TextfileDirectory=) replaced",
+                                  "%s" % ("no" if not m["metrics_writes"] else "yes"),
+                                  "no: written on events only (%s)" % ok(not m["metrics_writes"])))
     say("  %-56s %-34s %s" % ("RSS (VmRSS) / locked (VmLck) / peak (VmHWM)",
                               "%d / %d / %d KiB" % (idle["rss_kib"], idle["lck_kib"], idle["hwm_kib"]),
                               "RSS <= 8192 KiB (%s)" % ok(idle["rss_kib"] <= 8192)))

@@ -16,7 +16,7 @@ EXTRA_DIST += tests/helpers/factory-server.py tests/helpers/harness.py tests/hel
 	tests/fuzz/corpus tests/fuzz/fuzz-config.c tests/fuzz/fuzz-factory-json.c \
 	tests/fuzz/fuzz-frame.c tests/fuzz/replay.c tests/fuzz/fuzz-config.dict \
 	tests/fuzz/fuzz-factory-json.dict \
-	tests/vm/prepare-image tests/vm/run tests/vm/scenario.sh tests/vm/steps-package.sh tests/vm/steps-results.sh tests/vm/steps-scanner.sh tests/vm/trace2vcd \
+	tests/vm/prepare-image tests/vm/run tests/vm/scenario.sh tests/vm/steps-package.sh tests/vm/steps-results.sh tests/vm/steps-scanner.sh tests/vm/steps-metrics.sh tests/vm/trace2vcd \
 	tests/vm/gpio-replay
 
 # The shell tests need no build of their own. (The daemon's unit files and bus policy are
@@ -70,7 +70,7 @@ unit_lib_tests = tests/unit/test-frame tests/unit/test-waveform tests/unit/test-
 	tests/unit/test-record tests/unit/test-record-fs tests/unit/test-secret tests/unit/test-json-out \
 	tests/unit/test-identity tests/unit/test-scanner-keys
 unit_daemon_tests = tests/unit/test-gpio-chips tests/unit/test-gpio-sim tests/unit/test-gpiod-errors \
-	tests/unit/test-transmitter tests/unit/test-manager
+	tests/unit/test-transmitter tests/unit/test-manager tests/unit/test-metrics
 unit_https_tests = tests/unit/test-factory-json tests/unit/test-factory-client tests/unit/test-results-outbox
 check_PROGRAMS += $(unit_lib_tests)
 TESTS += $(unit_lib_tests)
@@ -137,6 +137,10 @@ tests_unit_test_transmitter_SOURCES = tests/unit/test-transmitter.c
 tests_unit_test_transmitter_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_unit_test_transmitter_CFLAGS = $(TEST_CFLAGS)
 tests_unit_test_transmitter_LDADD = $(DAEMON_LIBS) $(TEST_LIBS)
+tests_unit_test_metrics_SOURCES = tests/unit/test-metrics.c
+tests_unit_test_metrics_CPPFLAGS = $(TEST_CPPFLAGS)
+tests_unit_test_metrics_CFLAGS = $(TEST_CFLAGS)
+tests_unit_test_metrics_LDADD = src/daemon/libdaemon.a $(LIB_LIBS) $(TEST_LIBS)
 # the manager with the fake factory proxy in place of src/daemon/libfactory-proxy.a
 tests_unit_test_manager_SOURCES = tests/unit/test-manager.c tests/helpers/fake-factory-proxy.c \
 	tests/helpers/fake-factory-proxy.h

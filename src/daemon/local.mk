@@ -8,7 +8,8 @@ src_daemon_libdaemon_a_SOURCES = \
 	src/daemon/manager.c src/daemon/manager.h src/daemon/manager-internal.h \
 	src/daemon/manager-attempt.c src/daemon/manager-confirm.c src/daemon/manager-prefetch.c \
 	src/daemon/manager-button.c src/daemon/manager-hardware.c src/daemon/manager-reload.c \
-	src/daemon/manager-scanner.c \
+	src/daemon/manager-scanner.c src/daemon/manager-metrics.c \
+	src/daemon/metrics.c src/daemon/metrics.h \
 	src/daemon/fixture-bus.c src/daemon/factory-proxy.h \
 	src/daemon/results-proxy.c src/daemon/results-proxy.h \
 	src/daemon/rt.c src/daemon/rt.h \

@@ -33,6 +33,7 @@ void manager_attempt_fail(Manager *m, const char *error_name, const char *messag
         else
                 manager_record_or_warn(m, record_append_failed(m->record, id, error_name, message), "failed");
         results_proxy_kick(m->results);
+        manager_metrics_count_attempt(m, error_name);
 
         m->failures++;
         free(m->last_error);
@@ -43,6 +44,7 @@ void manager_attempt_fail(Manager *m, const char *error_name, const char *messag
         (void) bus_fixture_emit_finished(m->bus, id, false, error_name, message, "");
         (void) bus_fixture_emit_properties_changed(m->bus, "Failures", "LastError", NULL);
         attempt_reset(m);
+        manager_metrics_update(m);
 }
 
 static void attempt_succeed(Manager *m) {
@@ -50,6 +52,7 @@ static void attempt_succeed(Manager *m) {
 
         m->successes++;
         results_proxy_kick(m->results); /* the blinked line */
+        manager_metrics_count_attempt(m, NULL);
         (void) manager_indicator_set(m, IND_FAIL, false);
         (void) manager_indicator_set(m, IND_PASS, true);
         m->last_error = mfree(m->last_error);
@@ -59,6 +62,7 @@ static void attempt_succeed(Manager *m) {
         if (!m->attempt_clear && m->token_id[0])
                 manager_confirm_start(m, id, m->token_id);
         attempt_reset(m);
+        manager_metrics_update(m);
 }
 
 const char *manager_factory_error_bus_name(FactoryErrorKind k) {
@@ -212,6 +216,7 @@ int manager_on_transmitter(sd_event_source *s, int fd, uint32_t revents, void *u
         m->last_p99_lateness_ns = res.p99_lateness_ns;
         m->last_edges = res.edges;
         (void) bus_fixture_emit_properties_changed(m->bus, "LastTiming", NULL);
+        manager_metrics_count_blink(m, &res);
 
         if (res.cancelled) {
                 manager_attempt_fail(m, FIXTURE_ERROR_CANCELLED, "The BlinkUp was cancelled; the LED is dark.");
@@ -258,6 +263,7 @@ static void on_token(FactoryProxy *s, const FactoryResult *res, void *userdata) 
         Manager *m = userdata;
 
         m->op = NULL;
+        manager_metrics_server(m, METRICS_STEP_TOKEN, m->op_started_usec, res);
         if (res->kind != FACTORY_OK) {
                 if (res->kind == FACTORY_ERROR_NOT_FACTORY_FIXTURE) {
                         manager_set_factory_status(m, FACTORY_STATUS_NOT_A_FIXTURE);
@@ -282,12 +288,15 @@ static void on_verified(FactoryProxy *s, const FactoryResult *res, void *userdat
         int r;
 
         m->op = NULL;
+        manager_metrics_server(m, METRICS_STEP_VERIFY, m->op_started_usec, res);
         if (res->kind != FACTORY_OK) {
+                m->op_started_usec = 0; /* counted as the verify step's */
                 on_token(s, res, m);
                 return;
         }
         manager_set_factory_status(m, FACTORY_STATUS_VERIFIED);
         manager_set_state(m, MANAGER_REQUESTING_TOKEN);
+        m->op_started_usec = now_usec(CLOCK_MONOTONIC);
         r = factory_proxy_enroll(m->proxy, on_token, m, &m->op);
         if (r < 0)
                 manager_attempt_fail(m, FIXTURE_ERROR_SERVER, "The token request could not be started.");
@@ -373,6 +382,7 @@ static int attempt_begin(Manager *m, bool clear, const AttemptIdentity *identity
 static void attempt_ask_server(Manager *m) {
         int r;
 
+        m->op_started_usec = now_usec(CLOCK_MONOTONIC);
         if (manager_factory_mode(m)) {
                 manager_set_state(m, MANAGER_VERIFYING);
                 r = factory_proxy_verify(m->proxy, on_verified, m, &m->op);

@@ -49,13 +49,18 @@ static void not_confirmed(Manager *m, uint64_t id, const FactoryResult *res) {
 
 static void on_confirmed(FactoryProxy *s, const FactoryResult *res, void *userdata) {
         Confirmation *c = userdata;
+        Manager *m = c->manager;
 
         c->op = NULL; /* finished: the server frees it */
+        metrics_count_confirmation(&m->metrics,
+                                   res->kind == FACTORY_OK ? NULL : manager_factory_error_bus_name(res->kind),
+                                   now_usec(CLOCK_MONOTONIC) - c->started_usec);
         if (res->kind == FACTORY_OK)
-                confirmed(c->manager, c->attempt_id, res->device_id);
+                confirmed(m, c->attempt_id, res->device_id);
         else
-                not_confirmed(c->manager, c->attempt_id, res);
-        confirmation_free(c->manager, c);
+                not_confirmed(m, c->attempt_id, res);
+        confirmation_free(m, c);
+        manager_metrics_update(m);
 }
 
 /* The oldest confirmation is given up when MaxConfirmations= are running: recorded and
@@ -92,6 +97,7 @@ void manager_confirm_start(Manager *m, uint64_t id, const char *token_id) {
         }
         c->manager = m;
         c->attempt_id = id;
+        c->started_usec = now_usec(CLOCK_MONOTONIC);
         r = factory_proxy_confirm(m->proxy, token_id, on_confirmed, c, &c->op);
         if (r < 0) {
                 log_error_errno(r, "Attempt %" PRIu64 ": could not start the confirmation: %m", id);

@@ -6,7 +6,7 @@
  * result), manager-confirm.c (confirmations in the background), manager-prefetch.c (the token
  * kept ready), manager-button.c (button and indicators), manager-hardware.c (opening the lines
  * and the transmitter), manager-reload.c (what a reload applies or refuses), manager-scanner.c
- * (the barcode scanner and the pending serial number). */
+ * (the barcode scanner and the pending serial number), manager-metrics.c (the metrics file). */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -16,6 +16,7 @@
 #include "gpio.h"
 #include "log.h"
 #include "manager.h"
+#include "metrics.h"
 #include "record.h"
 #include "results-proxy.h"
 #include "scanner-keys.h"
@@ -48,6 +49,7 @@ struct Confirmation {
         Manager *manager;
         uint64_t attempt_id;
         FactoryProxyOp *op;
+        uint64_t started_usec; /* CLOCK_MONOTONIC */
         Confirmation *next;
 };
 
@@ -82,6 +84,7 @@ struct Manager {
         FactoryProxyOp *op;
         char token_id[17], plan_id[17];
         uint64_t token_expires_usec; /* CLOCK_REALTIME; 0: the server gave no expiry */
+        uint64_t op_started_usec; /* CLOCK_MONOTONIC, of op */
         uint64_t blink_started_usec, blink_duration_usec;
 
         /* PrefetchToken=yes */
@@ -91,6 +94,7 @@ struct Manager {
         uint64_t prefetch_expires_usec;
         bool rotate_failed; /* warned about already */
         uint64_t prefetch_usec;
+        uint64_t prefetch_started_usec; /* CLOCK_MONOTONIC, of prefetch_op */
 
         Confirmation *confirmations;
 
@@ -105,6 +109,12 @@ struct Manager {
 
         /* button debounce: the raw level and the accepted (stable) level */
         bool button_raw, button_stable;
+
+        /* [Metrics] TextfileDirectory= */
+        Metrics metrics;
+        bool metrics_failed; /* the last write failed (and was logged) */
+        uint64_t start_usec; /* CLOCK_REALTIME; 0 until manager_start() */
+        char os_release[32];
 
         uint64_t watchdog_usec;
         bool stopping;
@@ -161,6 +171,20 @@ int manager_scanner_open(Manager *m, const Config *c);
 void manager_scanner_close(Manager *m);
 /* The serial number of the next attempt (NULL or "": none), PropertiesChanged when it changes. */
 void manager_set_pending_serial(Manager *m, const char *serial);
+
+/* manager-metrics.c */
+/* Writes the metrics file now, unless there is none or an attempt runs (its end writes it). */
+void manager_metrics_update(Manager *m);
+/* After a reload: the file of a TextfileDirectory= no longer set is removed, the new one written. */
+void manager_metrics_reloaded(Manager *m, const char *old_dir);
+/* At a clean stop: the file a last time, with blinkupd_up 0. */
+void manager_metrics_stopped(Manager *m);
+/* The attempt in progress ended: error_name NULL for a success. */
+void manager_metrics_count_attempt(Manager *m, const char *error_name);
+void manager_metrics_count_blink(Manager *m, const TransmitResult *res);
+/* A server operation started at started_usec (CLOCK_MONOTONIC) ended with res (not counted
+ * when cancelled). */
+void manager_metrics_server(Manager *m, MetricsStep step, uint64_t started_usec, const FactoryResult *res);
 
 /* manager-hardware.c */
 /* Opens the LED, the transmitter, the button and the indicators of c; on failure closes what

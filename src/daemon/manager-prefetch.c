@@ -60,6 +60,7 @@ static void on_prefetched(FactoryProxy *s, const FactoryResult *res, void *userd
         Manager *m = userdata;
 
         m->prefetch_op = NULL;
+        manager_metrics_server(m, METRICS_STEP_TOKEN, m->prefetch_started_usec, res);
         if (res->kind == FACTORY_OK) {
                 prefetch_keep(m, res);
                 return;
@@ -79,6 +80,7 @@ static int on_prefetch_timer(sd_event_source *s, uint64_t usec, void *userdata) 
         if (m->prefetch_op)
                 return 0;
         m->prefetched = false;
+        m->prefetch_started_usec = now_usec(CLOCK_MONOTONIC);
         r = factory_proxy_request_token(m->proxy, on_prefetched, m, &m->prefetch_op);
         if (r < 0)
                 log_warning_errno(r, "Could not start a token prefetch: %m");
@@ -110,6 +112,7 @@ static void on_startup_verified(FactoryProxy *s, const FactoryResult *res, void 
         Manager *m = userdata;
 
         m->prefetch_op = NULL;
+        manager_metrics_server(m, METRICS_STEP_VERIFY, m->prefetch_started_usec, res);
         if (res->kind == FACTORY_OK)
                 manager_set_factory_status(m, FACTORY_STATUS_VERIFIED);
         else if (res->kind == FACTORY_ERROR_NOT_FACTORY_FIXTURE) {
@@ -127,6 +130,7 @@ void manager_prefetch_startup(Manager *m) {
         if (m->config->server.prefetch_token)
                 manager_prefetch_schedule(m, 0);
         else if (manager_factory_mode(m)) {
+                m->prefetch_started_usec = now_usec(CLOCK_MONOTONIC);
                 r = factory_proxy_verify(m->proxy, on_startup_verified, m, &m->prefetch_op);
                 if (r < 0)
                         log_warning_errno(r, "Cannot start the factory status check: %m");

@@ -128,6 +128,7 @@ void manager_set_factory_status(Manager *m, FactoryStatus s) {
         m->factory_status = s;
         (void) bus_fixture_emit_properties_changed(m->bus, "FactoryStatus", NULL);
         manager_notify_status(m);
+        manager_metrics_update(m);
 }
 
 void manager_record_or_warn(Manager *m, int r, const char *what) {
@@ -196,6 +197,7 @@ static void on_results_changed(ResultsProxy *rp, void *userdata) {
 
         (void) bus_fixture_emit_properties_changed(m->bus, "ResultsBacklog", "ResultsParked", "ResultsLastDelivery",
                                                    "ResultsLastErrorTime", "ResultsLastError", NULL);
+        manager_metrics_update(m);
 }
 
 int manager_open_results(Manager *m, const Config *c, ResultsProxy **ret, bool *ret_keep) {
@@ -333,6 +335,7 @@ int manager_new(sd_event *e, const ManagerOptions *o, Config *config, Manager **
                         return -ENOMEM;
         }
         (void) snprintf(m->fixture_id, sizeof(m->fixture_id), "%s", m->config->server.fixture_id ?: "");
+        metrics_os_release(NULL, m->os_release, sizeof(m->os_release));
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -340,6 +343,7 @@ int manager_new(sd_event *e, const ManagerOptions *o, Config *config, Manager **
 Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
+        manager_metrics_stopped(m);
         m->prefetch_op = factory_proxy_op_cancel(m->prefetch_op);
         m->op = factory_proxy_op_cancel(m->op);
         manager_confirmations_abandon(m);
@@ -422,6 +426,7 @@ int manager_start(Manager *m) {
         _cleanup_(freep) char *err = NULL;
         int r;
 
+        m->start_usec = now_usec(CLOCK_REALTIME);
         r = record_setup(m);
         if (r < 0)
                 return r;
@@ -449,6 +454,7 @@ int manager_start(Manager *m) {
                 return r;
 
         manager_prefetch_startup(m);
+        manager_metrics_update(m);
 
         (void) sd_notify(false, "READY=1");
         manager_notify_status(m);

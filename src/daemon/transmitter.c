@@ -196,8 +196,13 @@ int transmitter_play(const TransmitterOps *ops, const TransmitterPlay *p, Transm
                 PassEnd end;
 
                 end = play_pass(ops, p, bit_ns / 2, max_lateness_ns, p->lateness + n_lateness, &pass);
-                if (pass.written > 0)
-                        ret->frames_sent += frame_of_edge(w, &w->edges[pass.written - 1]) + 1;
+                if (pass.written > 0) {
+                        unsigned frames = frame_of_edge(w, &w->edges[pass.written - 1]) + 1;
+
+                        ret->frames_sent += frames;
+                        if (n_pass > 0)
+                                ret->frames_resent += frames;
+                }
                 n_lateness += pass.written;
 
                 if (end == PASS_DONE)

@@ -20,7 +20,7 @@
  * as after any frame), and, up to timing_fault_retries times, plays the whole waveform again
  * from a new t0 (so its lead-in follows: >= 1.25 s of darkness between the aborted and the
  * resent frame). The result counts the frames sent (begun, aborted ones included) and the
- * faults, and "clean" says whether the last pass ran to its end without a fault.
+ * faults (and the frames of the passes after the first: resent), and "clean" says whether the last pass ran to its end without a fault.
  *
  * Exit paths: after a finished, aborted, cancelled or failed pass the line is driven dark;
  * transmitter_free() cancels, joins and drives it dark once more; gpio_line_free() does too.
@@ -49,6 +49,7 @@ typedef struct TransmitResult {
         uint64_t edges; /* transitions written on their deadlines, all passes */
         uint64_t max_lateness_ns, p99_lateness_ns, mean_lateness_ns, p50_lateness_ns;
         unsigned frames_sent; /* frames begun, aborted ones included */
+        unsigned frames_resent; /* of those, the frames begun by passes after a timing fault */
         unsigned timing_faults; /* passes aborted because of a late edge */
         bool clean; /* the last pass ran to its end without a fault */
         bool cancelled;

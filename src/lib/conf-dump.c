@@ -103,6 +103,9 @@ static void dump_results(const Config *c, FILE *f) {
         fprintf(f, "\n[Scanner]\nDevice=%s\n", strempty(c->scanner.device));
         if (!c->scanner.device)
                 fprintf(f, "# no device: no barcode scanner\n");
+        fprintf(f, "\n[Metrics]\nTextfileDirectory=%s\n", strempty(c->metrics.textfile_directory));
+        if (!c->metrics.textfile_directory)
+                fprintf(f, "# no directory: no metrics file\n");
 }
 
 static void dump_realtime(const Config *c, FILE *f) {

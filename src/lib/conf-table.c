@@ -78,6 +78,8 @@ const ConfigItem config_items[] = {
 
         { "Scanner", "Device", parse_path, OFF(scanner.device) },
 
+        { "Metrics", "TextfileDirectory", parse_path, OFF(metrics.textfile_directory) },
+
         { "RealTime", "Priority", parse_unsigned, OFF(realtime.priority), "80", 0, 99 },
         { "RealTime", "CPU", parse_cpu, OFF(realtime.cpu), NULL, 0, 1023 },
         { "RealTime", "MaxLatenessUs", parse_optional_unsigned, OFF(realtime.max_lateness_usec), NULL, 1,

@@ -43,6 +43,7 @@ Config *config_free(Config *c) {
         erase_and_free(c->results.token);
         free(c->results.token_file);
         free(c->scanner.device);
+        free(c->metrics.textfile_directory);
         free(c->simulation.trace);
         free(c->simulation.button_fifo);
         free(c->daemon.state_directory);

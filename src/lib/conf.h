@@ -145,6 +145,12 @@ typedef struct Config {
         } scanner;
 
         struct {
+                /* TextfileDirectory=: where blinkupd.prom is written for node_exporter's textfile
+                 * collector; NULL = no metrics file */
+                char *textfile_directory;
+        } metrics;
+
+        struct {
                 unsigned priority; /* Priority=, 0..99, default 80; 0 = no SCHED_FIFO */
                 int cpu; /* CPU=, 0..1023; -1 = not pinned (default) */
                 unsigned max_lateness_usec; /* MaxLatenessUs=; 0 = 10% of a bit (default) */

@@ -396,6 +396,8 @@ static const KeyCase key_cases[] = {
         { "Results", "RetryMaxSec", NULL, "86400", NULL, "0", "\"0\" is not in the range 1..86400" },
         { "Scanner", "Device", NULL, "/dev/input/by-id/usb-Scanner-event-kbd", NULL, "input/event3",
           "\"input/event3\" is not an absolute path" },
+        { "Metrics", "TextfileDirectory", NULL, "/var/lib/prometheus/node-exporter", NULL, "node-exporter",
+          "\"node-exporter\" is not an absolute path" },
         { "RealTime", "Priority", NULL, "0", NULL, "120", "\"120\" is not in the range 0..99" },
         { "RealTime", "CPU", NULL, "3", NULL, "1024", "\"1024\" is not in the range 0..1023" },
         { "RealTime", "MaxLatenessUs", NULL, "500", NULL, "0", "\"0\" is not in the range 1..1000000" },

@@ -270,6 +270,7 @@ static void check_no_drift(unsigned rate, bool active_high, bool eintr) {
         ck_assert(!res.cancelled);
         ck_assert_uint_eq(res.timing_faults, 0);
         ck_assert_uint_eq(res.frames_sent, 5);
+        ck_assert_uint_eq(res.frames_resent, 0);
         ck_assert_uint_eq(res.edges, n);
         ck_assert_uint_eq(fake.n_writes, n); /* no write but the transitions */
         ck_assert_int_eq(fake.level, dark);
@@ -469,6 +470,7 @@ static void check_fault(bool active_high, unsigned retries, bool fault_every_pas
         if (retries == 0) {
                 ck_assert_uint_eq(res.timing_faults, 1);
                 ck_assert_uint_eq(res.frames_sent, 1);
+                ck_assert_uint_eq(res.frames_resent, 0);
                 ck_assert(!res.clean);
                 ck_assert_uint_eq(res.edges, 101);
                 ck_assert_uint_eq(fake.n_writes, 102);
@@ -478,6 +480,7 @@ static void check_fault(bool active_high, unsigned retries, bool fault_every_pas
         } else if (!fault_every_pass) {
                 ck_assert_uint_eq(res.timing_faults, 1);
                 ck_assert_uint_eq(res.frames_sent, 2);
+                ck_assert_uint_eq(res.frames_resent, 1); /* the second pass's one frame */
                 ck_assert(res.clean);
                 ck_assert_uint_eq(res.edges, 101 + w.n_edges);
                 ck_assert_uint_eq(fake.n_writes, 102 + w.n_edges);
@@ -496,6 +499,7 @@ static void check_fault(bool active_high, unsigned retries, bool fault_every_pas
         } else {
                 ck_assert_uint_eq(res.timing_faults, 2);
                 ck_assert_uint_eq(res.frames_sent, 2);
+                ck_assert_uint_eq(res.frames_resent, 1);
                 ck_assert(!res.clean);
                 ck_assert_uint_eq(res.edges, 202);
                 ck_assert_uint_eq(fake.n_writes, 204);

@@ -745,6 +745,9 @@ st_blinkup_root() {
 #   results-delivery every attempt delivered to a results endpoint (steps-results.sh)
 #   barcode-scanner  a uinput keyboard as [Scanner] Device=, grabbed; a scanned serial number
 #                    is PendingSerial, then the next BlinkUp's (steps-scanner.sh)
+#   metrics-textfile blinkupd.prom in node_exporter's directory: refused by the sandbox
+#                    (logged once, attempts go on), then written with blinkupd-metrics(7)'s
+#                    setup; blinkupd_up 0 after systemctl stop (steps-metrics.sh)
 # Attempt IDs pass between steps as ROOT_ID, BUTTON_ID, CLEAR_ID and CANCEL_ID.
 
 prop_value() { # prop_value NAME: the bare value of a property (t 3 -> 3, s "idle" -> idle)
@@ -1041,6 +1044,8 @@ assert e.get("BLINKUP_DEVICE_ID"), "no BLINKUP_DEVICE_ID"
 . "$VMTEST_DIR/steps-results.sh"
 # shellcheck source=tests/vm/steps-scanner.sh
 . "$VMTEST_DIR/steps-scanner.sh"
+# shellcheck source=tests/vm/steps-metrics.sh
+. "$VMTEST_DIR/steps-metrics.sh"
 
 # ---- main ----
 
@@ -1074,6 +1079,7 @@ if [ -n "${CHIP:-}" ] && [ -x "$SBINDIR/blinkupd" ]; then
         step record-journal st_record_journal
         step results-delivery st_results_delivery
         step barcode-scanner st_barcode_scanner
+        step metrics-textfile st_metrics_textfile
         step package-remove st_package_remove
         step package-purge st_package_purge
         step package-preseeded st_package_preseeded
