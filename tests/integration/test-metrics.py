@@ -371,7 +371,9 @@ def monitoring(w, tdir):
     evaluating the example rules, both on loopback ports of their own; yields query(expr)."""
     base = os.path.join(w, "prom-%d" % free_port())
     os.mkdir(base)
-    ne_port, prom_port = free_port(), free_port()
+    ne_port = prom_port = free_port()
+    while prom_port == ne_port:
+        prom_port = free_port()
     ne_log, prom_log = os.path.join(base, "node-exporter.log"), os.path.join(base, "prometheus.log")
     conf = os.path.join(base, "prometheus.yml")
     with open(conf, "w") as f:
