@@ -32,7 +32,8 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "helpers"))
-from harness import ERR, SRC, Daemon, Failure, attempt_id, check, run_cases, wait_for  # noqa: E402
+from harness import (ERR, SRC, Daemon, Failure, ResultsReceiver, attempt_id, check, run_cases,  # noqa: E402
+                     wait_for)
 
 PROMTOOL = shutil.which("promtool")
 PROMETHEUS = shutil.which("prometheus")
@@ -283,13 +284,13 @@ def check_counts(s, d, tally):
           "no fixture check timed")
 
 
-def file_when(path, pred, what, timeout=LONG):
+def file_when(path, pred, what, timeout=LONG, results=False):
     """Waits until the file exists, parses and satisfies pred(samples); returns the samples."""
     last = ["missing"]
 
     def ok():
         try:
-            s = check_file(path)
+            s = check_file(path, results)
         except FileNotFoundError:
             return None
         except Failure as e:
@@ -624,6 +625,51 @@ def case_write_failure(w, srv):
         d.stop()
         if os.path.isfile(tdir):
             os.unlink(tdir)
+
+
+def case_results_and_reload(w, srv):
+    """With [Results] URL=: the results families, the backlog while the endpoint is down and
+    the delivery once it is up; a reload replaces the file (a new inode: rename())."""
+    srv.reset(device_id="00c0ffee00c0ffee")
+    tdir = textfile_dir(w, "textfile-results")
+    prom = os.path.join(tdir, "blinkupd.prom")
+    token = os.path.join(w, "results-token-metrics")
+    with open(os.open(token, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+        f.write("metrics-token-1\n")
+    rcv = ResultsReceiver(srv.pki)
+    d = None
+    try:
+        rcv.set_mode("down")
+        d = Daemon(w, srv, extra=TOLERANT + "[Results]\nURL=%s\nTokenFile=%s\nRetryMaxSec=1\n"
+                   "[Metrics]\nTextfileDirectory=%s\n" % (rcv.url, token, tdir))
+        tally = Tally()
+        wait_for(lambda: os.path.exists(prom), LONG, "blinkupd.prom after start")
+        s = check_file(prom, results=True)
+        promtool_check(prom)
+        check(value(s, "blinkupd_results_last_delivery_timestamp_seconds") == 0, "a delivery before any")
+        run_attempt(d, tally)
+        s = file_when(prom, lambda s: value(s, "blinkupd_results_backlog") >= 1
+                      and value(s, "blinkupd_results_backlog") == d.prop("ResultsBacklog"),
+                      "the backlog in the file as on the bus", results=True)
+        print("  backlog %d while the endpoint is down" % value(s, "blinkupd_results_backlog"), flush=True)
+        rcv.set_mode("ok")
+        t = time.time()
+        s = file_when(prom, lambda s: value(s, "blinkupd_results_backlog") == 0
+                      and value(s, "blinkupd_results_last_delivery_timestamp_seconds") > 0,
+                      "the backlog delivered, in the file", results=True)
+        check(value(s, "blinkupd_results_last_delivery_timestamp_seconds") >= t - 5, "the last delivery's time")
+        check(value(s, "blinkupd_results_parked") == 0, "parked documents")
+        promtool_check(prom)
+        before = os.stat(prom).st_ino
+        rc, out, err = d.call("Reload")
+        check(rc == 0, "Reload: " + err)
+        wait_for(lambda: os.stat(prom).st_ino != before, LONG, "blinkupd.prom replaced after the reload")
+        check_counts(check_file(prom, results=True), d, tally)
+        check(d.stop() == 0, "blinkupd did not exit cleanly")
+    finally:
+        if d is not None:
+            d.stop()
+        rcv.stop()
 
 
 def case_rules(w, srv):
