@@ -677,7 +677,7 @@ def case_rules(w, srv):
     for args in (["check", "rules", RULES], ["test", "rules", RULES_TEST]):
         p = subprocess.run([PROMTOOL] + args, capture_output=True, text=True, timeout=120)
         check(p.returncode == 0, "promtool %s: exit %d:\n%s%s" % (" ".join(args), p.returncode, p.stdout, p.stderr))
-        print("  promtool %s: %s" % (" ".join(args[:2]), " ".join(p.stdout.split()[-2:])), flush=True)
+        print("  promtool %s: %s" % (" ".join(args[:2]), " ".join(p.stdout.split()[-3:])), flush=True)
 
 
 def case_textfile_format(w, srv):
