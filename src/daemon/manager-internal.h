@@ -113,6 +113,8 @@ struct Manager {
         /* [Metrics] TextfileDirectory= */
         Metrics metrics;
         bool metrics_failed; /* the last write failed (and was logged) */
+        uint64_t metrics_written_usec; /* CLOCK_MONOTONIC, of the last write tried */
+        sd_event_source *metrics_source; /* the deferred write of manager_metrics_update_soon() */
         uint64_t start_usec; /* CLOCK_REALTIME; 0 until manager_start() */
         char os_release[32];
 
@@ -175,6 +177,9 @@ void manager_set_pending_serial(Manager *m, const char *serial);
 /* manager-metrics.c */
 /* Writes the metrics file now, unless there is none or an attempt runs (its end writes it). */
 void manager_metrics_update(Manager *m);
+/* The same, at most once a second: for the results delivery's status, which changes with every
+ * document delivered while a backlog drains (a one-shot timer, armed only then). */
+void manager_metrics_update_soon(Manager *m);
 /* After a reload: the file of a TextfileDirectory= no longer set is removed, the new one written. */
 void manager_metrics_reloaded(Manager *m, const char *old_dir);
 /* At a clean stop: the file a last time, with blinkupd_up 0. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* The metrics file ([Metrics] TextfileDirectory=): written after an attempt, a confirmation, a
- * reload, a change of the factory or results status, at start and at a clean stop; never on a
- * timer, and never while an attempt runs (the attempt's end writes what changed meanwhile). A
+ * reload, a change of the factory or results status (at most once a second), at start and at a
+ * clean stop; never on a timer of its own, and never while an attempt runs (the attempt's end
+ * writes what changed meanwhile). A
  * failed write is logged once, until one succeeds again, and changes nothing else. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1 /* asprintf() */
@@ -17,6 +18,9 @@
 #include "manager-internal.h"
 #include "metrics.h"
 #include "string-util.h"
+
+/* the results status changes at most this often in the file */
+#define METRICS_MIN_INTERVAL_USEC USEC_PER_SEC
 
 #define STRINGIFY_(x) #x
 #define STRINGIFY(x) STRINGIFY_(x)
@@ -50,6 +54,9 @@ static int metrics_write(Manager *m, const char *dir, bool up) {
         size_t size;
         int r;
 
+        m->metrics_written_usec = now_usec(CLOCK_MONOTONIC);
+        if (m->metrics_source)
+                (void) sd_event_source_set_enabled(m->metrics_source, SD_EVENT_OFF);
         if (m->results) {
                 ResultsStatus st;
 
@@ -86,6 +93,33 @@ void manager_metrics_update(Manager *m) {
         (void) metrics_write(m, dir, true);
 }
 
+static int on_metrics_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        manager_metrics_update(userdata);
+        return 0;
+}
+
+void manager_metrics_update_soon(Manager *m) {
+        uint64_t next = m->metrics_written_usec + METRICS_MIN_INTERVAL_USEC;
+        int r;
+
+        if (!m->config->metrics.textfile_directory || m->state != MANAGER_IDLE)
+                return;
+        if (m->metrics_written_usec == 0 || now_usec(CLOCK_MONOTONIC) >= next) {
+                manager_metrics_update(m);
+                return;
+        }
+        if (m->metrics_source)
+                r = sd_event_source_set_time(m->metrics_source, next);
+        else
+                r = sd_event_add_time(m->event, &m->metrics_source, CLOCK_MONOTONIC, next, 0, on_metrics_timer, m);
+        if (r >= 0)
+                r = sd_event_source_set_enabled(m->metrics_source, SD_EVENT_ONESHOT);
+        if (r < 0) {
+                log_debug_errno(r, "Cannot defer the metrics file's write, writing it now: %m");
+                manager_metrics_update(m);
+        }
+}
+
 void manager_metrics_reloaded(Manager *m, const char *old_dir) {
         const char *dir = m->config->metrics.textfile_directory;
 
@@ -103,6 +137,7 @@ void manager_metrics_reloaded(Manager *m, const char *old_dir) {
 void manager_metrics_stopped(Manager *m) {
         const char *dir = m->config ? m->config->metrics.textfile_directory : NULL;
 
+        m->metrics_source = sd_event_source_disable_unref(m->metrics_source);
         if (dir && m->start_usec > 0)
                 (void) metrics_write(m, dir, false);
 }

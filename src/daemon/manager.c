@@ -197,7 +197,7 @@ static void on_results_changed(ResultsProxy *rp, void *userdata) {
 
         (void) bus_fixture_emit_properties_changed(m->bus, "ResultsBacklog", "ResultsParked", "ResultsLastDelivery",
                                                    "ResultsLastErrorTime", "ResultsLastError", NULL);
-        manager_metrics_update(m);
+        manager_metrics_update_soon(m);
 }
 
 int manager_open_results(Manager *m, const Config *c, ResultsProxy **ret, bool *ret_keep) {

@@ -12,7 +12,7 @@
 #                     tmpfiles.d ACL for the user blinkupd, systemctl restart): blinkupd.prom is
 #                     there, 0644, with blinkupd_up 1 and this release's build info, an attempt
 #                     is counted in it; systemctl stop leaves blinkupd_up 0. Everything is
-#                     undone at the end and the daemon started again.
+#                     undone at the end (the directory too) and the daemon started again.
 
 metrics_journal() { # the daemon's lines about the metrics file in this boot
         journalctl -b -u blinkupd --no-pager -o cat | grep 'metrics file' || true
@@ -33,11 +33,14 @@ metrics_attempt() { # one BlinkUp to its end, a success: its ID in METRICS_ID
 
 st_metrics_textfile() {
         local d=$SYSCONFDIR/blinkupd dir=/var/lib/prometheus/node-exporter unit_dropin=/etc/systemd/system/blinkupd.service.d
-        local prom n codename f
+        local prom n codename f made
         [ -x "$SBINDIR/blinkupd" ] || skip "blinkupd is not installed"
+        # the directory is the step's own unless node_exporter's package made it: removed after
+        # (the purge step looks for anything left behind)
+        [ -d /var/lib/prometheus ] && made= || made=/var/lib/prometheus
         # shellcheck disable=SC2064 # the paths, expanded now
         trap "rm -f '$d/blinkupd.conf.d/80-metrics.conf' '$unit_dropin/metrics.conf' /etc/tmpfiles.d/blinkupd-metrics.conf;
-              systemctl daemon-reload; systemctl restart blinkupd" EXIT
+              rm -rf $made; rmdir '$unit_dropin' 2>/dev/null; systemctl daemon-reload; systemctl restart blinkupd" EXIT
         prom=$dir/blinkupd.prom
         install -d -o root -g root -m 0755 "$dir"
         rm -f "$prom"
@@ -72,8 +75,9 @@ st_metrics_textfile() {
         grep -E '^blinkupd_(build_info|up|factory_status)' "$prom"
 
         metrics_attempt
-        # the attempt's end writes the file; the counter counts since the restart
-        grep -qx 'blinkupd_attempts_total{kind="factory",outcome="success"} 1' "$prom" ||
+        # the attempt's end writes the file (just after State is idle); the counter counts since
+        # the restart
+        wait_for 10 grep -qx 'blinkupd_attempts_total{kind="factory",outcome="success"} 1' "$prom" ||
                 fail "attempt $METRICS_ID is not counted: $(grep 'outcome="success"' "$prom")"
         grep -qE '^blinkupd_edge_lateness_seconds_count [1-9][0-9]*$' "$prom" ||
                 fail "no edges in the lateness histogram: $(grep lateness_seconds_count "$prom")"
@@ -83,6 +87,6 @@ st_metrics_textfile() {
         done
 
         run systemctl stop blinkupd
-        grep -qx 'blinkupd_up 0' "$prom" || fail "no 'blinkupd_up 0' after systemctl stop"
+        wait_for 10 grep -qx 'blinkupd_up 0' "$prom" || fail "no 'blinkupd_up 0' after systemctl stop"
         echo "after systemctl stop: blinkupd_up 0"
 }
