@@ -11,6 +11,8 @@ EXTRA_DIST += tests/helpers/factory-server.py tests/helpers/harness.py tests/hel
 	tests/helpers/valgrind.supp \
 	tests/integration/test-daemon.py tests/integration/test-robustness.py \
 	tests/integration/test-faults.py tests/integration/test-results.py \
+	tests/integration/test-metrics.py \
+	tests/prometheus/blinkupd.rules.test.yml \
 	tests/integration/test-durable.py \
 	tests/fuzz/corpus tests/fuzz/fuzz-config.c tests/fuzz/fuzz-factory-json.c \
 	tests/fuzz/fuzz-frame.c tests/fuzz/replay.c tests/fuzz/fuzz-config.dict \
@@ -178,6 +180,7 @@ integration_daemon_tests = \
 	tests/integration/test-robustness.sh \
 	tests/integration/test-faults.sh \
 	tests/integration/test-results.sh \
+	tests/integration/test-metrics.sh \
 	tests/integration/test-durable.sh
 dist_check_SCRIPTS += $(integration_ctl_tests) $(integration_daemon_tests)
 TESTS += $(integration_ctl_tests)
