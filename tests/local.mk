@@ -11,6 +11,9 @@ EXTRA_DIST += tests/helpers/factory-server.py tests/helpers/harness.py tests/hel
 	tests/helpers/valgrind.supp \
 	tests/integration/test-daemon.py tests/integration/test-robustness.py \
 	tests/integration/test-faults.py tests/integration/test-results.py \
+	tests/integration/test-metrics.py \
+	tests/prometheus/blinkupd.rules.test.yml \
+	tests/integration/test-durable.py \
 	tests/fuzz/corpus tests/fuzz/fuzz-config.c tests/fuzz/fuzz-factory-json.c \
 	tests/fuzz/fuzz-frame.c tests/fuzz/replay.c tests/fuzz/fuzz-config.dict \
 	tests/fuzz/fuzz-factory-json.dict \
@@ -60,6 +63,14 @@ tests_helpers_fake_fixture_SOURCES = tests/helpers/fake-fixture.c
 tests_helpers_fake_fixture_CPPFLAGS = $(TEST_CPPFLAGS)
 tests_helpers_fake_fixture_CFLAGS = $(TEST_CFLAGS)
 tests_helpers_fake_fixture_LDADD = $(LIB_LIBS)
+
+# slow storage (FUSE) for test-durable.py and bench/slowfs.py
+if HAVE_FUSE3
+check_PROGRAMS += tests/helpers/slowfs
+tests_helpers_slowfs_SOURCES = tests/helpers/slowfs.c
+tests_helpers_slowfs_CFLAGS = $(AM_CFLAGS) $(FUSE3_CFLAGS)
+tests_helpers_slowfs_LDADD = $(FUSE3_LIBS)
+endif
 # test-ctl-bus.sh compares the fake's interface with the shipped XML
 EXTRA_DIST += tests/integration/check-interface.py
 
@@ -172,7 +183,9 @@ integration_daemon_tests = \
 	tests/integration/test-daemon.sh \
 	tests/integration/test-robustness.sh \
 	tests/integration/test-faults.sh \
-	tests/integration/test-results.sh
+	tests/integration/test-results.sh \
+	tests/integration/test-metrics.sh \
+	tests/integration/test-durable.sh
 dist_check_SCRIPTS += $(integration_ctl_tests) $(integration_daemon_tests)
 TESTS += $(integration_ctl_tests)
 if BUILD_DAEMON

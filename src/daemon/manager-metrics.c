@@ -34,8 +34,9 @@ static const char *write_hint(int r) {
         case -EPERM:
                 return " (the daemon's user needs write access to the directory, see blinkupd-metrics(7))";
         case -ENOENT:
-        case -ENOTDIR:
                 return " (the directory does not exist)";
+        case -ENOTDIR:
+                return " (it is not a directory)";
         default:
                 return "";
         }

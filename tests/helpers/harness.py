@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shlex
+import shutil
 import signal
 import ssl
 import subprocess
@@ -242,10 +243,11 @@ class ResultsReceiver:
 # ---- one daemon ----
 
 class Daemon:
-    def __init__(self, workdir, server, extra="", url=None, button=True, quiet_timing=True):
+    def __init__(self, workdir, server, extra="", url=None, button=True, quiet_timing=True, state=None):
+        """state: the state directory (made when missing); by default one of its own."""
         self.dir = tempfile.mkdtemp(prefix="case-", dir=workdir)
-        self.state = os.path.join(self.dir, "state")
-        os.mkdir(self.state)
+        self.state = state or os.path.join(self.dir, "state")
+        os.makedirs(self.state, exist_ok=True)
         self.trace = os.path.join(self.dir, "led.vcd")
         self.fifo = os.path.join(self.dir, "button")
         self.conf = os.path.join(self.dir, "blinkupd.conf")
@@ -498,3 +500,88 @@ def vcd_last_level(trace):
     return level
 
 
+
+
+# ---- slow storage: tests/helpers/slowfs (FUSE) ----
+
+SLOWFS = os.path.join(BUILD, "tests", "helpers", "slowfs")
+
+
+class Unavailable(Exception):
+    """What a test cannot do on this machine (the reason for a skip)."""
+
+
+class SlowFs:
+    """tests/helpers/slowfs mounted on a directory of its own under parent, over a backing
+    directory of its own: each fsync, fdatasync and directory fsync takes delay_ms more, and is
+    logged (fsyncs()). Raises Unavailable when it cannot be mounted here (no /dev/fuse, slowfs
+    not built, not allowed). unmount() ends it; always call it (a try/finally)."""
+
+    def __init__(self, parent, delay_ms, binary=SLOWFS):
+        if not os.path.exists("/dev/fuse"):
+            raise Unavailable("no /dev/fuse")
+        if not os.access(binary, os.X_OK):
+            raise Unavailable("%s not built (configure found no libfuse3: Debian libfuse3-dev)" % binary)
+        self.top = tempfile.mkdtemp(prefix="slowfs-%dms-" % delay_ms, dir=parent)
+        self.backing = os.path.join(self.top, "backing")
+        self.mnt = os.path.join(self.top, "mnt")
+        self.log = os.path.join(self.top, "fsync.log")
+        os.mkdir(self.backing)
+        os.mkdir(self.mnt)
+        self.err = open(os.path.join(self.top, "slowfs.err"), "w+")
+        opts = ["-o", "allow_other"] if os.geteuid() == 0 else []
+        self.proc = subprocess.Popen([binary, "--fsync-delay-ms=%d" % delay_ms, "--log=" + self.log, self.backing,
+                                      self.mnt] + opts, stdout=self.err, stderr=self.err)
+        end = time.monotonic() + 10
+        while not os.path.ismount(self.mnt):
+            if self.proc.poll() is not None or time.monotonic() > end:
+                why = self._text().strip().replace("\n", "; ") or "no mount within 10 s"
+                rc = self.proc.returncode
+                self.unmount()
+                raise Unavailable("slowfs could not mount (exit %s): %s" % (rc, why))
+            time.sleep(0.02)
+
+    def _text(self):
+        self.err.flush()
+        with open(self.err.name) as f:
+            return f.read()
+
+    def fsyncs(self):
+        """Every fsync so far: dicts op ("fsync", "fdatasync", "fsyncdir"), path (under the mount
+        point, "/dir/file"), size (the file's size when it began), start and end (CLOCK_MONOTONIC
+        ns: when the request arrived and just before the reply)."""
+        out = []
+        try:
+            with open(self.log) as f:
+                for line in f:
+                    p = line.split()
+                    if len(p) == 5 and line.endswith("\n"):
+                        out.append(dict(op=p[0], path=p[1], size=int(p[2]), start=int(p[3]), end=int(p[4])))
+        except FileNotFoundError:
+            pass
+        return out
+
+    def unmount(self):
+        """Unmounts (waiting up to 10 s while the mount is busy, then detaching it), ends slowfs
+        and removes its directories. Safe to call more than once."""
+        if self.proc is None:
+            return
+        cmd = ["umount"] if os.geteuid() == 0 else ["fusermount3", "-u"]
+        end = time.monotonic() + 10
+        while os.path.ismount(self.mnt):
+            if subprocess.run(cmd + [self.mnt], capture_output=True).returncode == 0:
+                break
+            if time.monotonic() > end:
+                lazy = ["umount", "-l"] if os.geteuid() == 0 else ["fusermount3", "-u", "-z"]
+                subprocess.run(lazy + [self.mnt], capture_output=True)
+                break
+            time.sleep(0.1)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc = None
+        self.err.close()
+        if not os.path.ismount(self.mnt):
+            shutil.rmtree(self.top, ignore_errors=True)
