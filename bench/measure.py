@@ -791,8 +791,8 @@ def main():
                                   "%.2f / %.2f  (%d presses)" % (m["corrected"][0], m["corrected"][1], m["n"]),
                                   "p99 <= 10.0 (%s); shows the record's share" % ok(m["corrected"][1] <= 10)))
     say("  %-56s %-34s %s" % ("fsync of a record line (same file system) p50/p99/max",
-                              "%.2f / %.2f / %.2f" % fs, "the daemon does 2 per press before the LED starts"
-                              " (started, token)"))
+                              "%.2f / %.2f / %.2f" % fs, "one per press (started and token lines), while the"
+                              " dark lead-in plays: bench/slowfs.py"))
     say("  %-56s %-34s %s" % ("server round trip alone (%d requests replayed) p50/p99" % rtt["requests"],
                               "%.2f / %.2f" % (rtt["p50"], rtt["p99"]), ", ".join(rtt["paths"])))
     say("Idle daemon (no attempt, factory status verified, metrics file on)")
