@@ -104,17 +104,19 @@ def end_children():
     return ended
 
 
-def run_cases(namespace, prefix, selected):
+def run_cases(namespace, prefix, selected, work=None, before_end=None):
     """Runs the functions case_NAME(workdir, server) of namespace (all, or those selected by
     NAME) in order of their names, each with the one factory server of the run, and ends every
     process they left. Prints PASS/FAIL per case and "N passed, N failed"; returns the exit
-    status."""
+    status. work: the work directory (default: a new one named prefix...); before_end: called
+    last before the processes are ended, whatever happened (test-durable.py unmounts there)."""
     cases = [v for k, v in sorted(namespace.items()) if k.startswith("case_")]
-    work = tempfile.mkdtemp(prefix=prefix)
+    work = work or tempfile.mkdtemp(prefix=prefix)
     adopt_orphans()
-    srv = FactoryServer(work)
+    srv = None
     passed = failed = 0
     try:
+        srv = FactoryServer(work)
         for case in cases:
             name = case.__name__[5:]
             if selected and name not in selected:
@@ -128,7 +130,10 @@ def run_cases(namespace, prefix, selected):
                 failed += 1
                 print("FAIL: %s: %s" % (name, e), flush=True)
     finally:
-        srv.stop()
+        if srv:
+            srv.stop()
+        if before_end:
+            before_end()
         end_children()
     print("%d passed, %d failed" % (passed, failed))
     return 1 if failed else 0

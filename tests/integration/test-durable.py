@@ -28,8 +28,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "helpers"))
-from harness import (Daemon, FactoryServer, SlowFs, Unavailable, adopt_orphans, attempt_id, check,  # noqa: E402
-                     end_children, wait_for)
+from harness import (Daemon, SlowFs, Unavailable, attempt_id, check, run_cases, wait_for)  # noqa: E402
 
 DELAY_MS = 100
 # the longest any wait here may take on a loaded machine (never a measure of speed)
@@ -166,7 +165,6 @@ def case_prefetched_token_on_disk_before_light(w, srv):
 
 def main(selected):
     global MOUNT
-    cases = [v for k, v in sorted(globals().items()) if k.startswith("case_")]
     work = tempfile.mkdtemp(prefix="blinkupd-durable-")
     try:
         MOUNT = SlowFs(work, DELAY_MS)
@@ -174,32 +172,11 @@ def main(selected):
         print("SKIP: %s" % e)
         shutil.rmtree(work, ignore_errors=True)
         return 77
-    adopt_orphans()
-    passed = failed = 0
-    srv = None
-    try:
-        srv = FactoryServer(work)
-        for case in cases:
-            name = case.__name__[5:]
-            if selected and name not in selected:
-                continue
-            t0 = time.monotonic()
-            try:
-                case(work, srv)
-                passed += 1
-                print("PASS: %s (%.1f s)" % (name, time.monotonic() - t0), flush=True)
-            except Exception as e:  # a failure, or an unexpected error: both fail the case
-                failed += 1
-                print("FAIL: %s: %s" % (name, e), flush=True)
-    finally:
-        if srv:
-            srv.stop()
-        MOUNT.unmount()  # before end_children(): slowfs is a child of this process too
-        end_children()
-    if not failed and not os.path.ismount(MOUNT.mnt):
+    # slowfs is a child of this process too: unmounted before run_cases() ends the children
+    rc = run_cases(globals(), None, selected, work=work, before_end=MOUNT.unmount)
+    if rc == 0 and not os.path.ismount(MOUNT.mnt):
         shutil.rmtree(work, ignore_errors=True)  # kept after a failure: the traces and logs
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+    return rc
 
 
 if __name__ == "__main__":
