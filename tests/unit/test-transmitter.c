@@ -1008,29 +1008,31 @@ END_TEST
 typedef struct GateRun {
         TransmitResult res;
         uint64_t t0; /* the job's start (fake time) */
+        atomic_uint gate; /* the fsync worker's */
+        atomic_bool cancel;
 } GateRun;
 
 static void run_gated(const Waveform *w, Fake *fake, uint64_t gate_after, uint64_t cancel_after, uint32_t ticket,
                       GateRun *ret) {
-        atomic_uint gate = 7; /* an earlier ticket: shut */
-        atomic_bool cancel = false;
         uint64_t *lat = calloc(w->n_edges, sizeof(uint64_t));
 
+        atomic_init(&ret->gate, 7); /* an earlier ticket: shut */
+        atomic_init(&ret->cancel, false);
         fake_init(fake, 1);
         fake->max_jitter = 20000;
         ret->t0 = fake->now;
-        fake->gate = &gate;
+        fake->gate = &ret->gate;
         fake->gate_at = gate_after ? ret->t0 + gate_after : 0;
         fake->gate_value = ticket;
-        fake->cancel = &cancel;
+        fake->cancel = &ret->cancel;
         fake->cancel_at = cancel_after ? ret->t0 + cancel_after : 0;
 
         TransmitterOps ops = fake_ops(fake);
         TransmitterPlay p = { .waveform = w,
                               .dark_level = 1,
-                              .cancel = &cancel,
+                              .cancel = &ret->cancel,
                               .lateness = lat,
-                              .gate = &gate,
+                              .gate = &ret->gate,
                               .gate_ticket = ticket,
                               .gate_timeout_ns = NSEC_PER_SEC };
         ck_assert_int_eq(transmitter_play(&ops, &p, &ret->res), 0);
