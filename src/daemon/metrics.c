@@ -77,8 +77,8 @@ static void observe(MetricsHistogram *h, const Buckets *b, uint64_t ns) {
 }
 
 /* The index of error_name (full or short) in names[1..n-1]; 0 for NULL or "" (the success);
- * fallback for a name not in the list. */
-static size_t outcome_index(const char *const *names, size_t n, const char *error_name, size_t fallback) {
+ * a name not in the list counts as Server, which both lists have. */
+static size_t outcome_index(const char *const *names, size_t n, const char *error_name) {
         const char *s;
 
         if (isempty(error_name))
@@ -87,17 +87,13 @@ static size_t outcome_index(const char *const *names, size_t n, const char *erro
         for (size_t i = 1; i < n; i++)
                 if (streq(names[i], s))
                         return i;
-        return fallback;
+        return outcome_index(names, n, "Server");
 }
-
-/* where a name not in the lists is counted */
-#define ATTEMPT_SERVER 6
-#define CONFIRM_SERVER 3
 
 void metrics_count_attempt(Metrics *m, MetricsKind kind, const char *error_name) {
         if (kind < 0 || kind >= _METRICS_KIND_MAX)
                 return;
-        m->attempts[kind][outcome_index(attempt_outcomes, METRICS_ATTEMPT_OUTCOMES, error_name, ATTEMPT_SERVER)]++;
+        m->attempts[kind][outcome_index(attempt_outcomes, METRICS_ATTEMPT_OUTCOMES, error_name)]++;
 }
 
 void metrics_count_blink(Metrics *m, uint64_t frames_sent, uint64_t frames_resent, uint64_t timing_faults,
@@ -116,7 +112,7 @@ void metrics_observe_server(Metrics *m, MetricsStep step, uint64_t usec) {
 }
 
 void metrics_count_confirmation(Metrics *m, const char *error_name, uint64_t usec) {
-        m->confirmations[outcome_index(confirm_outcomes, METRICS_CONFIRM_OUTCOMES, error_name, CONFIRM_SERVER)]++;
+        m->confirmations[outcome_index(confirm_outcomes, METRICS_CONFIRM_OUTCOMES, error_name)]++;
         observe(&m->confirmation, &confirm_buckets, usec * NSEC_PER_USEC);
 }
 
