@@ -116,6 +116,15 @@ static int attempt_queue_sync(Manager *m) {
         return 0;
 }
 
+/* The attempt's lines could not be made durable (error: errno) before anything was lit. */
+static void attempt_fail_unrecorded(Manager *m, int error) {
+        char msg[192];
+
+        (void) snprintf(msg, sizeof(msg), "The attempt cannot be recorded (fsync: %s), so nothing is blinked.",
+                        strerror(error));
+        manager_attempt_fail(m, FIXTURE_ERROR_RECORD, msg);
+}
+
 static void start_call_answer(Manager *m, uint32_t durable, int error) {
         sd_bus_message *call = m->start_call;
 
@@ -137,7 +146,7 @@ int manager_reply_when_recorded(Manager *m, sd_bus_message *msg, uint64_t id) {
         uint32_t durable = atomic_load(fsync_worker_gate(m->syncer));
 
         /* an attempt that already ended (its line's fsync failed) or whose line is on disk */
-        if (id != m->attempt_id || m->state == MANAGER_IDLE || fsync_ticket_reached(durable, m->durable_ticket))
+        if (m->state == MANAGER_IDLE || fsync_ticket_reached(durable, m->durable_ticket))
                 return sd_bus_reply_method_return(msg, "t", id);
         m->start_call = sd_bus_message_unref(m->start_call);
         m->start_call = sd_bus_message_ref(msg);
@@ -148,7 +157,6 @@ int manager_reply_when_recorded(Manager *m, sd_bus_message *msg, uint64_t id) {
 
 void manager_on_synced(FsyncWorker *w, uint32_t durable, int error, void *userdata) {
         Manager *m = userdata;
-        char msg[192];
 
         start_call_answer(m, durable, error);
         if (error == 0)
@@ -164,9 +172,7 @@ void manager_on_synced(FsyncWorker *w, uint32_t durable, int error, void *userda
                 transmitter_cancel(m->transmitter);
                 return;
         }
-        (void) snprintf(msg, sizeof(msg), "The attempt cannot be recorded (fsync: %s), so nothing is blinked.",
-                        strerror(error));
-        manager_attempt_fail(m, FIXTURE_ERROR_RECORD, msg);
+        attempt_fail_unrecorded(m, error);
 }
 
 /* ---- blinking ---- */
@@ -558,13 +564,8 @@ int manager_blinkup(Manager *m, bool clear, const AttemptIdentity *identity, uin
                 if (r >= 0)
                         attempt_ask_server(m);
         }
-        if (r < 0) {
-                char msg[160];
-
-                (void) snprintf(msg, sizeof(msg), "The attempt cannot be recorded (%s), so nothing is blinked.",
-                                strerror(-r));
-                manager_attempt_fail(m, FIXTURE_ERROR_RECORD, msg);
-        }
+        if (r < 0)
+                attempt_fail_unrecorded(m, -r);
         return 0;
 }
 
