@@ -192,8 +192,9 @@ void manager_metrics_update(Manager *m);
 /* The same, at most once a second: for the results delivery's status, which changes with every
  * document delivered while a backlog drains (a one-shot timer, armed only then). */
 void manager_metrics_update_soon(Manager *m);
-/* After a reload: the file of a TextfileDirectory= no longer set is removed, the new one written. */
-void manager_metrics_reloaded(Manager *m, const char *old_dir);
+/* A reload is about to apply next: the file of a TextfileDirectory= it no longer has is removed
+ * (manager_metrics_update() writes the new one once next is in force). */
+void manager_metrics_moving(Manager *m, const Config *next);
 /* At a clean stop: the file a last time, with blinkupd_up 0. */
 void manager_metrics_stopped(Manager *m);
 /* The attempt in progress ended: error_name NULL for a success. */

@@ -121,18 +121,16 @@ void manager_metrics_update_soon(Manager *m) {
         }
 }
 
-void manager_metrics_reloaded(Manager *m, const char *old_dir) {
+void manager_metrics_moving(Manager *m, const Config *next) {
         const char *dir = m->config->metrics.textfile_directory;
+        _cleanup_(freep) char *path = NULL;
 
+        if (!dir || streq_ptr(dir, next->metrics.textfile_directory))
+                return;
         /* the old file would be served on as if this fixture's */
-        if (old_dir && !streq_ptr(old_dir, dir)) {
-                _cleanup_(freep) char *path = NULL;
-
-                if (asprintf(&path, "%s/" METRICS_FILENAME, old_dir) >= 0 && unlink(path) < 0 && errno != ENOENT)
-                        log_warning_errno(-errno, "Cannot remove the old metrics file %s: %m", path);
-                m->metrics_failed = false;
-        }
-        manager_metrics_update(m);
+        if (asprintf(&path, "%s/" METRICS_FILENAME, dir) >= 0 && unlink(path) < 0 && errno != ENOENT)
+                log_warning_errno(-errno, "Cannot remove the old metrics file %s: %m", path);
+        m->metrics_failed = false;
 }
 
 void manager_metrics_stopped(Manager *m) {

@@ -102,7 +102,6 @@ static int reload(Manager *m, char **ret_message) {
         _cleanup_(config_freep) Config *c = NULL;
         _cleanup_(factory_proxy_freep) FactoryProxy *proxy = NULL;
         _cleanup_(results_proxy_freep) ResultsProxy *results = NULL;
-        _cleanup_(freep) char *old_metrics = NULL;
         bool keep;
         int r;
 
@@ -138,7 +137,7 @@ static int reload(Manager *m, char **ret_message) {
         if (r < 0)
                 return r;
 
-        old_metrics = strdup(strempty(m->config->metrics.textfile_directory));
+        manager_metrics_moving(m, c);
         reload_swap_in(m, TAKE_PTR(c), TAKE_PTR(proxy), keep ? m->results : TAKE_PTR(results));
         /* opened again whatever changed: a scanner unplugged since comes back this way */
         manager_scanner_close(m);
@@ -146,7 +145,7 @@ static int reload(Manager *m, char **ret_message) {
         (void) bus_fixture_emit_properties_changed(m->bus, "FixtureId", "Fast", "ActiveHigh", "SSID", "ResultsURL",
                                                    NULL);
         log_info("Configuration reloaded.");
-        manager_metrics_reloaded(m, empty_to_null(old_metrics));
+        manager_metrics_update(m);
         manager_prefetch_schedule(m, 0);
         (void) sd_notify(false, "READY=1");
         manager_notify_status(m);

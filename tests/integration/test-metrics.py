@@ -629,7 +629,8 @@ def case_write_failure(w, srv):
 
 def case_results_and_reload(w, srv):
     """With [Results] URL=: the results families, the backlog while the endpoint is down and
-    the delivery once it is up; a reload replaces the file (a new inode: rename())."""
+    the delivery once it is up; a reload replaces the file (a new inode: rename()); a reload
+    that moves TextfileDirectory= removes the old file and writes the new one."""
     srv.reset(device_id="00c0ffee00c0ffee")
     tdir = textfile_dir(w, "textfile-results")
     prom = os.path.join(tdir, "blinkupd.prom")
@@ -665,6 +666,17 @@ def case_results_and_reload(w, srv):
         check(rc == 0, "Reload: " + err)
         wait_for(lambda: os.stat(prom).st_ino != before, LONG, "blinkupd.prom replaced after the reload")
         check_counts(check_file(prom, results=True), d, tally)
+        tdir2 = textfile_dir(w, "textfile-moved")
+        prom2 = os.path.join(tdir2, "blinkupd.prom")
+        with open(d.conf) as f:
+            conf = f.read()
+        with open(d.conf, "w") as f:
+            f.write(conf.replace("TextfileDirectory=%s\n" % tdir, "TextfileDirectory=%s\n" % tdir2))
+        rc, out, err = d.call("Reload")
+        check(rc == 0, "Reload: " + err)
+        wait_for(lambda: os.path.exists(prom2), LONG, "blinkupd.prom in the new directory after the reload")
+        check(not os.path.exists(prom), "the old directory's blinkupd.prom is still there")
+        check_counts(check_file(prom2, results=True), d, tally)
         check(d.stop() == 0, "blinkupd did not exit cleanly")
     finally:
         if d is not None:
