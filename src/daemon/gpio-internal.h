@@ -9,6 +9,8 @@
 typedef struct GpioBackend {
         const char *name;
         int (*set)(GpioLine *l, int level);
+        /* set, with the time to record for it (simulated outputs); NULL: set (time ignored) */
+        int (*set_at)(GpioLine *l, int level, uint64_t t_ns);
         int (*get)(GpioLine *l);
         int (*reserve)(GpioLine *l, size_t n); /* NULL: nothing to reserve */
         int (*flush)(GpioLine *l); /* NULL: nothing to flush */

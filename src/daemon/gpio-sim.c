@@ -25,6 +25,7 @@ typedef struct SimOutput {
         GpioLine line;
         int level; /* the simulated line */
         int recorded_level; /* the last level in the buffer or the trace */
+        uint64_t recorded_t; /* and its time: a trace's times never go back */
         FILE *trace;
         SimChange *changes;
         size_t n_changes, n_alloc;
@@ -38,21 +39,28 @@ typedef struct SimInput {
         char *created_path; /* the FIFO, if we made it */
 } SimInput;
 
-static int sim_output_set(GpioLine *l, int level) {
+static int sim_output_set_at(GpioLine *l, int level, uint64_t t) {
         SimOutput *s = (SimOutput *) l;
 
         level = !!level;
         s->level = level; /* the write */
         if (s->trace && level != s->recorded_level) {
-                uint64_t t = rt_now_ns(); /* right after it */
-
+                t = MAX(t, s->recorded_t);
                 if (_likely_(s->n_changes < s->n_alloc))
                         s->changes[s->n_changes++] = (SimChange) { t, (uint8_t) level };
                 else
                         s->lost++;
                 s->recorded_level = level;
+                s->recorded_t = t;
         }
         return 0;
+}
+
+static int sim_output_set(GpioLine *l, int level) {
+        SimOutput *s = (SimOutput *) l;
+
+        /* a change is recorded at the time of the write; the clock is read only for one */
+        return sim_output_set_at(l, level, s->trace && !!level != s->recorded_level ? rt_now_ns() : 0);
 }
 
 static int sim_output_get(GpioLine *l) {
@@ -118,6 +126,7 @@ static void sim_output_free(GpioLine *l) {
 static const GpioBackend sim_output_backend = {
         .name = "sim",
         .set = sim_output_set,
+        .set_at = sim_output_set_at,
         .get = sim_output_get,
         .reserve = sim_output_reserve,
         .flush = sim_output_flush,

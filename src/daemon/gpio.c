@@ -123,6 +123,10 @@ int gpio_line_set(GpioLine *l, int level) {
         return l->backend->set(l, level);
 }
 
+int gpio_line_set_at(GpioLine *l, int level, uint64_t t_ns) {
+        return l->backend->set_at ? l->backend->set_at(l, level, t_ns) : l->backend->set(l, level);
+}
+
 int gpio_line_get(GpioLine *l) {
         if (!l)
                 return -EINVAL;

@@ -60,6 +60,12 @@ int gpio_input_open(const char *chip, const char *line, bool active_low, ConfigB
  * Returns 0 or -errno. */
 int gpio_line_set(GpioLine *l, int level);
 
+/* The same, but a simulated output records the change at t_ns (CLOCK_MONOTONIC) instead of the
+ * time of the write: the trace of [Simulation] IdealTiming=yes, where every edge is recorded at
+ * its deadline. t_ns must not be earlier than the line's last recorded change. Other backends
+ * ignore t_ns. */
+int gpio_line_set_at(GpioLine *l, int level, uint64_t t_ns);
+
 /* The electrical level of the line: the last level written for an output, the current level of
  * an input. 0 or 1, or -errno. */
 int gpio_line_get(GpioLine *l);

@@ -65,6 +65,7 @@ static int led_open(Manager *m, const Config *c, char **ret_error) {
                 .cpu = c->realtime.cpu,
                 .max_lateness_ns = (uint64_t) c->realtime.max_lateness_usec * NSEC_PER_USEC,
                 .timing_fault_retries = c->realtime.timing_fault_retries,
+                .ideal_timing = c->simulation.ideal_timing,
         };
         int r;
 
@@ -143,5 +144,6 @@ bool manager_hardware_same(const Config *a, const Config *b) {
                a->realtime.cpu == b->realtime.cpu && a->realtime.max_lateness_usec == b->realtime.max_lateness_usec &&
                a->realtime.timing_fault_retries == b->realtime.timing_fault_retries &&
                streq_ptr(a->simulation.trace, b->simulation.trace) &&
-               streq_ptr(a->simulation.button_fifo, b->simulation.button_fifo);
+               streq_ptr(a->simulation.button_fifo, b->simulation.button_fifo) &&
+               a->simulation.ideal_timing == b->simulation.ideal_timing;
 }

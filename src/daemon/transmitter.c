@@ -156,7 +156,7 @@ static PassEnd play_pass(const TransmitterOps *ops, const TransmitterPlay *p, ui
                         goto stop;
                 }
 
-                r = ops->set_level(ops->userdata, e[i].level);
+                r = ops->set_level(ops->userdata, e[i].level, deadline);
                 after = ops->now(ops->userdata);
                 if (_unlikely_(r < 0)) {
                         end = PASS_ERROR;
@@ -167,7 +167,7 @@ static PassEnd play_pass(const TransmitterOps *ops, const TransmitterPlay *p, ui
 
                 late = after > deadline ? after - deadline : 0;
                 lateness[pass->written++] = late;
-                if (_unlikely_(late > max_lateness_ns)) {
+                if (_unlikely_(late > max_lateness_ns) && !p->ideal_timing) {
                         end = PASS_FAULT;
                         goto stop;
                 }
@@ -182,7 +182,7 @@ static PassEnd play_pass(const TransmitterOps *ops, const TransmitterPlay *p, ui
 
 stop:
         if (level != p->dark_level || end == PASS_ERROR)
-                (void) ops->set_level(ops->userdata, p->dark_level);
+                (void) ops->set_level(ops->userdata, p->dark_level, 0);
         return end;
 }
 
@@ -293,8 +293,12 @@ static int real_sleep_until(void *userdata, uint64_t t_ns) {
         return rt_sleep_until(t_ns);
 }
 
-static int real_set_level(void *userdata, int level) {
+static int real_set_level(void *userdata, int level, uint64_t due_ns) {
         return gpio_line_set(userdata, level);
+}
+
+static int ideal_set_level(void *userdata, int level, uint64_t due_ns) {
+        return due_ns > 0 ? gpio_line_set_at(userdata, level, due_ns) : gpio_line_set(userdata, level);
 }
 
 const TransmitterOps transmitter_ops_real = {
@@ -303,11 +307,17 @@ const TransmitterOps transmitter_ops_real = {
         .set_level = real_set_level,
 };
 
+const TransmitterOps transmitter_ops_ideal = {
+        .now = real_now,
+        .sleep_until = real_sleep_until,
+        .set_level = ideal_set_level,
+};
+
 /* ---- the thread ---- */
 
 static void *transmitter_thread(void *userdata) {
         Transmitter *t = userdata;
-        TransmitterOps ops = transmitter_ops_real;
+        TransmitterOps ops = t->config.ideal_timing ? transmitter_ops_ideal : transmitter_ops_real;
 
         ops.userdata = t->led;
         rt_thread_begin();
@@ -336,6 +346,7 @@ static void *transmitter_thread(void *userdata) {
                                                 .gate = t->gate,
                                                 .gate_ticket = t->gate_ticket,
                                                 .gate_timeout_ns = t->gate_timeout_ns,
+                                                .ideal_timing = t->config.ideal_timing,
                                         },
                                         &res);
                 res.realtime = t->realtime;

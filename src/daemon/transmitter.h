@@ -51,6 +51,10 @@ typedef struct TransmitterConfig {
         int cpu; /* CPU to pin the thread to, -1 = no pinning */
         uint64_t max_lateness_ns; /* 0 = 10 % of a bit period */
         unsigned timing_fault_retries; /* passes after the first one, after timing faults */
+        /* [Simulation] IdealTiming= (a simulated LED only): every edge is written with
+         * gpio_line_set_at() and its deadline, so the trace shows the waveform a real-time machine
+         * would make, and a late edge is no timing fault; lateness is measured all the same */
+        bool ideal_timing;
 } TransmitterConfig;
 
 typedef struct TransmitResult {
@@ -110,12 +114,16 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(Transmitter *, transmitter_free);
 typedef struct TransmitterOps {
         uint64_t (*now)(void *userdata); /* CLOCK_MONOTONIC, ns */
         int (*sleep_until)(void *userdata, uint64_t t_ns); /* 0 or -errno; -EINTR is retried */
-        int (*set_level)(void *userdata, int level); /* the line write, 0 or -errno */
+        /* the line write, 0 or -errno; due_ns: the edge's deadline, 0 for the dark write on exit */
+        int (*set_level)(void *userdata, int level, uint64_t due_ns);
         void *userdata;
 } TransmitterOps;
 
 /* The real ones: clock_gettime, clock_nanosleep and gpio_line_set(userdata). */
 extern const TransmitterOps transmitter_ops_real;
+/* The same, but an edge is written with gpio_line_set_at(userdata, level, due_ns): the
+ * simulated line records it at its deadline (IdealTiming=). */
+extern const TransmitterOps transmitter_ops_ideal;
 
 typedef struct TransmitterPlay {
         const Waveform *waveform;
@@ -127,6 +135,7 @@ typedef struct TransmitterPlay {
         const atomic_uint *gate; /* NULL: no gate */
         uint32_t gate_ticket;
         uint64_t gate_timeout_ns;
+        bool ideal_timing; /* a late edge is no fault (its lateness is still stored) */
 } TransmitterPlay;
 
 /* Plays the waveform from t0 = now(), with retries after timing faults as described above, and

@@ -173,6 +173,11 @@ static int check_lines(Loader *l) {
         if (c->simulation.button_fifo && !(c->button.enabled && config_chip_is_sim(c->button.line.chip)))
                 (void) item_message(l, false, IDX("Simulation", "ButtonFifo"),
                                     "has no effect unless [Button] Chip=%s", CONFIG_SIM_CHIP);
+        /* a real LED's late edges are always timing faults */
+        if (c->simulation.ideal_timing && !config_chip_is_sim(c->led.line.chip))
+                (void) item_message(l, true, IDX("Simulation", "IdealTiming"),
+                                    "is only for the simulated LED ([LED] Chip=%s): a real LED's late edges are "
+                                    "always timing faults", CONFIG_SIM_CHIP);
         return 0;
 }
 

@@ -129,8 +129,8 @@ int config_dump(const Config *c, FILE *f) {
         dump_server(c, f);
         dump_results(c, f);
         dump_realtime(c, f);
-        fprintf(f, "\n[Simulation]\nTrace=%s\nButtonFifo=%s\n", strempty(c->simulation.trace),
-                strempty(c->simulation.button_fifo));
+        fprintf(f, "\n[Simulation]\nTrace=%s\nButtonFifo=%s\nIdealTiming=%s\n", strempty(c->simulation.trace),
+                strempty(c->simulation.button_fifo), yes_no(c->simulation.ideal_timing));
         fprintf(f, "\n[Daemon]\nStateDirectory=%s\nRecordMaxFileMiB=%u\n",
                 strempty(c->daemon.state_directory), c->daemon.record_max_file_mib);
 

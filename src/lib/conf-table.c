@@ -88,6 +88,7 @@ const ConfigItem config_items[] = {
 
         { "Simulation", "Trace", parse_path, OFF(simulation.trace) },
         { "Simulation", "ButtonFifo", parse_path, OFF(simulation.button_fifo) },
+        { "Simulation", "IdealTiming", parse_bool, OFF(simulation.ideal_timing), "no" },
 
         { "Daemon", "StateDirectory", parse_path, OFF(daemon.state_directory), STATEDIR },
         { "Daemon", "RecordMaxFileMiB", parse_unsigned, OFF(daemon.record_max_file_mib), "64", 0, 4096 },

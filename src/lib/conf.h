@@ -162,6 +162,9 @@ typedef struct Config {
                 /* ButtonFifo=: the FIFO the simulated button reads ('1' press, '0' release);
                  * NULL = none */
                 char *button_fifo;
+                /* IdealTiming=: the simulated LED's trace has every edge at its deadline, and a
+                 * late edge is no timing fault (its lateness is still measured); default no */
+                bool ideal_timing;
         } simulation;
 
         struct {

@@ -406,6 +406,8 @@ static const KeyCase key_cases[] = {
           "\"led.vcd\" is not an absolute path" },
         { "Simulation", "ButtonFifo", "[Button]\nChip=sim\n", "/run/blinkupd/button", NULL, "button",
           "\"button\" is not an absolute path" },
+        { "Simulation", "IdealTiming", "[LED]\nChip=sim\n", "on", "yes", "ideal",
+          "\"ideal\" is not a boolean (yes/no, true/false, on/off, 1/0)" },
         { "Daemon", "StateDirectory", NULL, "/srv/blinkupd", NULL, "srv/blinkupd",
           "\"srv/blinkupd\" is not an absolute path" },
         { "Daemon", "RecordMaxFileMiB", NULL, "0", NULL, "4097", "\"4097\" is not in the range 0..4096" },
@@ -607,6 +609,9 @@ static const ErrorCase error_cases[] = {
           "test.conf:8: ConfirmTimeoutSec: \"0\" is not in the range 1..86400" },
         { true, "[RealTime]\nMaxLatenessUs=7042\n",
           "test.conf:8: MaxLatenessUs: 7042 is not less than one bit (7042 us with Fast=yes)" },
+        { true, "[Simulation]\nIdealTiming=yes\n",
+          "test.conf:8: IdealTiming: is only for the simulated LED ([LED] Chip=sim): a real LED's late edges are "
+          "always timing faults" },
         { true, "[Button]\nChip=gpiochip1\n",
           "test.conf:8: Chip: the button needs Line= too (its line name), unless Chip=sim" },
         { true, "[WiFi]\nPassword=abcdefgh\n", "test.conf:8: Password: a WiFi password is given but SSID= is not set" },

@@ -196,6 +196,44 @@ START_TEST(test_output_reserve_and_overflow) {
 }
 END_TEST
 
+/* gpio_line_set_at() (IdealTiming=): the change is recorded at the time given, never before the
+ * last one recorded; gpio_line_set() after it still records its own time */
+START_TEST(test_output_set_at) {
+        _cleanup_(freep) char *trace = path_in_tmp("at.vcd");
+        GpioLine *l = NULL;
+        DecodeEdge *e = NULL;
+        uint64_t base = rt_now_ns() + 10 * NSEC_PER_SEC, before, after;
+        long n;
+
+        ck_assert_int_eq(gpio_output_open("sim", "led", false, trace, &l, NULL), 0);
+        ck_assert_int_eq(gpio_line_set_at(l, 0, base + 1000), 0); /* lit (active-low) */
+        ck_assert_int_eq(gpio_line_get(l), 0);
+        ck_assert_int_eq(gpio_line_set_at(l, 0, base + 1500), 0); /* no change: nothing recorded */
+        ck_assert_int_eq(gpio_line_set_at(l, 1, base + 7042), 0);
+        ck_assert_int_eq(gpio_line_set_at(l, 0, base + 5000), 0); /* earlier than the last: kept at it */
+        before = rt_now_ns();
+        ck_assert_int_eq(gpio_line_set(l, 1), 0); /* the time of the write, still not before the last */
+        after = rt_now_ns();
+        ck_assert_int_eq(gpio_line_flush(l), 0);
+        l = gpio_line_free(l);
+
+        n = read_trace(trace, &e);
+        ck_assert_int_eq(n, 5);
+        ck_assert_uint_eq(e[1].t_ns, base + 1000);
+        ck_assert_uint_eq(e[1].level, 0);
+        ck_assert_uint_eq(e[2].t_ns, base + 7042);
+        ck_assert_uint_eq(e[2].level, 1);
+        ck_assert_uint_eq(e[3].t_ns, base + 7042);
+        ck_assert_uint_eq(e[3].level, 0);
+        /* base is 10 s ahead: the write's own time is earlier, so it is recorded at the last time */
+        ck_assert_uint_gt(base, after);
+        ck_assert_uint_gt(base + 7042, before);
+        ck_assert_uint_eq(e[4].t_ns, base + 7042);
+        ck_assert_uint_eq(e[4].level, 1);
+        free(e);
+}
+END_TEST
+
 START_TEST(test_output_bad_trace_path) {
         GpioLine *l = NULL;
         char *err = NULL;
@@ -326,6 +364,7 @@ static Suite *gpio_suite(void) {
         tcase_add_test(tc, test_output_active_high);
         tcase_add_test(tc, test_output_without_trace);
         tcase_add_test(tc, test_output_reserve_and_overflow);
+        tcase_add_test(tc, test_output_set_at);
         tcase_add_test(tc, test_output_bad_trace_path);
         tcase_add_test(tc, test_button);
         tcase_add_test(tc, test_button_existing_fifo);

@@ -89,7 +89,7 @@ static void setup(void) {
                         "[LED]\nChip=sim\nFast=yes\n"
                         "[Server]\nURL=https://factory.invalid\nLoginKeyFile=%s\nFixtureId=0123456789abcdef\n"
                         "[RealTime]\nPriority=0\nMaxLatenessUs=7000\nTimingFaultRetries=10\n"
-                        "[Simulation]\nTrace=%s/led.vcd\n"
+                        "[Simulation]\nTrace=%s/led.vcd\nIdealTiming=yes\n"
                         "[Daemon]\nStateDirectory=%s\n",
                         key, dir, state);
         write_file(path, conf);

@@ -41,6 +41,7 @@ static uint32_t rnd(void) {
 typedef struct FakeWrite {
         uint64_t t; /* fake time of the write */
         uint64_t deadline; /* the last deadline slept to before it */
+        uint64_t due; /* the deadline the play loop gave with it; 0: the dark write on exit */
         int level;
 } FakeWrite;
 
@@ -133,7 +134,7 @@ static int fake_sleep_until(void *userdata, uint64_t t) {
         return 0;
 }
 
-static int fake_set_level(void *userdata, int level) {
+static int fake_set_level(void *userdata, int level, uint64_t due) {
         Fake *f = userdata;
         size_t i = f->n_writes;
 
@@ -144,14 +145,14 @@ static int fake_set_level(void *userdata, int level) {
         }
         f->n_writes++;
         if (f->fail_write > 0 && f->n_writes == f->fail_write) {
-                f->writes[i] = (FakeWrite) { f->now, f->last_deadline, -1 };
+                f->writes[i] = (FakeWrite) { f->now, f->last_deadline, due, -1 };
                 return -EIO;
         }
         for (size_t k = 0; k < f->n_slow_writes; k++)
                 if (f->slow_writes[k] == i)
                         f->now += f->slow_extra;
         f->level = level;
-        f->writes[i] = (FakeWrite) { f->now, f->last_deadline, level };
+        f->writes[i] = (FakeWrite) { f->now, f->last_deadline, due, level };
         f->now += f->write_cost;
         return 0;
 }
@@ -574,6 +575,72 @@ START_TEST(test_timing_fault_threshold) {
                 ck_assert_uint_eq(res.timing_faults, (unsigned) extra);
                 fake_done(&fake);
         }
+        waveform_done(&w);
+}
+END_TEST
+
+/* IdealTiming=: edges far later than MaxLatenessUs are no fault; each write carries its own
+ * deadline, worked out here from the spec frame bit by bit, and the lateness is still measured */
+START_TEST(test_ideal_timing) {
+        Frame f;
+        Waveform w;
+        uint64_t lat[2000], expect[2000];
+        int levels[2000];
+        size_t n, slow[] = { 7, 40 };
+        Fake fake;
+        TransmitResult res;
+
+        spec_frame(&f);
+        build(&f, 142, false, 2, &w);
+        n = expected_offsets(&f, &w, false, expect, levels);
+        ck_assert_uint_eq(n, w.n_edges);
+        ck_assert_uint_le(2 * n, ELEMENTSOF(lat));
+
+        fake_init(&fake, 1);
+        fake.max_jitter = 100000; /* every wake-up up to 0.1 ms late */
+        fake.slow_writes = slow;
+        fake.n_slow_writes = 2;
+        fake.slow_extra = 20 * NSEC_PER_MSEC; /* three bits at 142 bits/s */
+        TransmitterOps ops = fake_ops(&fake);
+        TransmitterPlay p = { .waveform = &w, .dark_level = 1, .max_lateness_ns = 5000, .retries = 1,
+                              .lateness = lat, .ideal_timing = true };
+        ck_assert_int_eq(transmitter_play(&ops, &p, &res), 0);
+
+        ck_assert_uint_eq(res.timing_faults, 0);
+        ck_assert(res.clean);
+        ck_assert_uint_eq(res.frames_sent, 2);
+        ck_assert_uint_eq(res.frames_resent, 0);
+        ck_assert_uint_eq(res.edges, n);
+        ck_assert_uint_ge(res.max_lateness_ns, 20 * NSEC_PER_MSEC);
+        ck_assert_uint_eq(fake.n_writes, n); /* the last edge is dark: no write on exit */
+        uint64_t t0 = fake.writes[0].due - expect[0];
+        for (size_t i = 0; i < n; i++) {
+                ck_assert_uint_eq(fake.writes[i].due, t0 + expect[i]);
+                ck_assert_int_eq(fake.writes[i].level, levels[i]);
+        }
+        ck_assert_int_eq(fake.level, 1);
+        fake_done(&fake);
+
+        /* the same without it: a late lit edge is a fault, and the LED goes dark at once */
+        size_t late_lit = 7;
+        while (w.edges[late_lit].level != 0)
+                late_lit++;
+        fake_init(&fake, 1);
+        fake.slow_writes = &late_lit;
+        fake.n_slow_writes = 1;
+        fake.slow_extra = 20 * NSEC_PER_MSEC;
+        ops = fake_ops(&fake);
+        p.ideal_timing = false;
+        p.retries = 0;
+        ck_assert_int_eq(transmitter_play(&ops, &p, &res), 0);
+        ck_assert_uint_eq(res.timing_faults, 1);
+        ck_assert(!res.clean);
+        /* the dark write after the late edge carries no deadline */
+        ck_assert_uint_eq(fake.n_writes, late_lit + 2);
+        ck_assert_uint_eq(fake.writes[late_lit].due, fake.writes[0].due - expect[0] + expect[late_lit]);
+        ck_assert_uint_eq(fake.writes[late_lit + 1].due, 0);
+        ck_assert_int_eq(fake.writes[late_lit + 1].level, 1);
+        fake_done(&fake);
         waveform_done(&w);
 }
 END_TEST
@@ -1127,6 +1194,7 @@ static Suite *transmitter_suite(void) {
         tcase_add_test(tc, test_lateness_stats);
         tcase_add_test(tc, test_timing_fault_resend);
         tcase_add_test(tc, test_timing_fault_threshold);
+        tcase_add_test(tc, test_ideal_timing);
         tcase_add_test(tc, test_cancel);
         tcase_add_test(tc, test_errors_end_dark);
         tcase_add_loop_test(tc, test_gate, 0, 2);
