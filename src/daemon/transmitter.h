@@ -22,6 +22,11 @@
  * resent frame). The result counts the frames sent (begun, aborted ones included) and the
  * faults (and the frames of the passes after the first: resent), and "clean" says whether the last pass ran to its end without a fault.
  *
+ * Ideal timing ([Simulation] IdealTiming=, a simulated LED only): each edge is written with its
+ * deadline, which the simulated line records in its trace, and a late edge is no fault: the
+ * trace is the waveform a machine that is never late would make, for tests on machines that
+ * cannot keep deadlines. The lateness is stored and reported as always.
+ *
  * The record's gate: a job may come with a ticket of fsync-worker.h and the gate it is compared
  * with. The loop plays the dark lead-in at once; half a bit before the first edge that lights
  * the LED it looks at the gate (one atomic load): when the ticket is not on disk yet, the LED
