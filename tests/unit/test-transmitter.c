@@ -74,6 +74,7 @@ typedef struct Fake {
         atomic_uint *gate; /* the fsync worker stores gate_value here at gate_at; 0 = never */
         uint64_t gate_at;
         uint32_t gate_value;
+        uint64_t gate_late; /* the wake-up that finds the gate open is this much later */
 } Fake;
 
 static void fake_init(Fake *f, int level) {
@@ -129,8 +130,11 @@ static int fake_sleep_until(void *userdata, uint64_t t) {
         f->now += f->fixed_late + (f->max_jitter ? rnd() % (f->max_jitter + 1) : 0);
         if (f->cancel && f->cancel_at > 0 && f->now >= f->cancel_at)
                 atomic_store(f->cancel, true);
-        if (f->gate && f->gate_at > 0 && f->now >= f->gate_at)
+        if (f->gate && f->gate_at > 0 && f->now >= f->gate_at) {
                 atomic_store(f->gate, f->gate_value);
+                f->now += f->gate_late;
+                f->gate_late = 0;
+        }
         return 0;
 }
 
@@ -1079,8 +1083,8 @@ typedef struct GateRun {
         atomic_bool cancel;
 } GateRun;
 
-static void run_gated(const Waveform *w, Fake *fake, uint64_t gate_after, uint64_t cancel_after, uint32_t ticket,
-                      GateRun *ret) {
+static void run_gated_ideal(const Waveform *w, Fake *fake, uint64_t gate_after, uint64_t cancel_after,
+                            uint32_t ticket, bool ideal, uint64_t gate_late, GateRun *ret) {
         uint64_t *lat = calloc(w->n_edges, sizeof(uint64_t));
 
         atomic_init(&ret->gate, 7); /* an earlier ticket: shut */
@@ -1093,6 +1097,7 @@ static void run_gated(const Waveform *w, Fake *fake, uint64_t gate_after, uint64
         fake->gate_value = ticket;
         fake->cancel = &ret->cancel;
         fake->cancel_at = cancel_after ? ret->t0 + cancel_after : 0;
+        fake->gate_late = gate_late;
 
         TransmitterOps ops = fake_ops(fake);
         TransmitterPlay p = { .waveform = w,
@@ -1101,10 +1106,16 @@ static void run_gated(const Waveform *w, Fake *fake, uint64_t gate_after, uint64
                               .lateness = lat,
                               .gate = &ret->gate,
                               .gate_ticket = ticket,
-                              .gate_timeout_ns = NSEC_PER_SEC };
+                              .gate_timeout_ns = NSEC_PER_SEC,
+                              .ideal_timing = ideal };
         ck_assert_int_eq(transmitter_play(&ops, &p, &ret->res), 0);
         ck_assert_int_eq(fake->level, 1); /* dark, whatever happened */
         free(lat);
+}
+
+static void run_gated(const Waveform *w, Fake *fake, uint64_t gate_after, uint64_t cancel_after, uint32_t ticket,
+                      GateRun *ret) {
+        run_gated_ideal(w, fake, gate_after, cancel_after, ticket, false, 0, ret);
 }
 
 START_TEST(test_gate) {
@@ -1172,6 +1183,35 @@ START_TEST(test_gate) {
         ck_assert_uint_eq(fake.n_writes, 0);
         ck_assert_uint_le(fake.now - (g.t0 + lead + 100 * NSEC_PER_MSEC), half + 20000);
         fake_done(&fake);
+
+        /* the look half a bit before the first light edge wakes 3 bits late and finds the gate
+         * open. Real timing: the edge goes out at once, late, and is a timing fault. Ideal timing
+         * (the edge recorded at its deadline): the frame moves by half bits until the edge is due
+         * after the gate was seen open, so the trace never shows light before the record was on
+         * disk, and nothing is late */
+        uint64_t look = lead - half;
+        for (int ideal = 0; ideal <= 1; ideal++) {
+                run_gated_ideal(&w, &fake, look, 0, 8, ideal, 3 * bit_ns, &g);
+                uint64_t seen = g.t0 + look + 3 * bit_ns; /* at least: plus the wake-up's jitter */
+                ck_assert_int_eq(fake.writes[0].level, 0);
+                ck_assert_uint_ge(fake.writes[0].t, seen);
+                if (!ideal) {
+                        ck_assert_uint_eq(g.res.gate_wait_ns, 0);
+                        ck_assert_uint_eq(fake.writes[0].due, g.t0 + lead);
+                        ck_assert_uint_eq(g.res.timing_faults, 1);
+                } else {
+                        ck_assert(g.res.clean);
+                        ck_assert_uint_eq(g.res.timing_faults, 0);
+                        ck_assert_uint_eq(g.res.gate_wait_ns % half, 0);
+                        ck_assert_uint_gt(fake.writes[0].due, seen);
+                        ck_assert_uint_le(fake.writes[0].due, seen + 20000 + half);
+                        for (size_t i = 0; i < w.n_edges; i++)
+                                ck_assert_uint_eq(fake.writes[i].due,
+                                                  g.t0 + g.res.gate_wait_ns + w.edges[i].offset_ns);
+                        ck_assert_uint_eq(decode_writes(&fake, 1, false, SPEC_WIFI_HEX), 1);
+                }
+                fake_done(&fake);
+        }
 
         /* the gate reaches the ticket across the wrap of 32 bits */
         run_gated(&w, &fake, 10 * NSEC_PER_MSEC, 0, 2, &g); /* gate 7 -> 2: "2" is 2^32 - 5 ahead */
