@@ -62,8 +62,8 @@ int gpio_line_set(GpioLine *l, int level);
 
 /* The same, but a simulated output records the change at t_ns (CLOCK_MONOTONIC) instead of the
  * time of the write: the trace of [Simulation] IdealTiming=yes, where every edge is recorded at
- * its deadline. t_ns must not be earlier than the line's last recorded change. Other backends
- * ignore t_ns. */
+ * its deadline. A trace's times never go back: a t_ns earlier than the line's last recorded
+ * change is recorded at that change's time. Other backends ignore t_ns. */
 int gpio_line_set_at(GpioLine *l, int level, uint64_t t_ns);
 
 /* The electrical level of the line: the last level written for an output, the current level of
