@@ -13,6 +13,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "helper-process.h"
@@ -26,6 +27,7 @@ struct Helper {
         pid_t pid;
         sd_event_source *child; /* floating */
         sd_event_source *kill_timer;
+        bool reaped;
 };
 
 /* After fork(), in the child: async-signal-safe calls only (the transmitter thread exists). */
@@ -55,8 +57,40 @@ _noreturn_ static void helper_exec(int fd, pid_t parent, int max_fd, char *const
         _exit(127);
 }
 
+static uint64_t monotonic_usec(void) {
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
+}
+
+/* The event loop goes away while the process still runs: the daemon is exiting. The process is
+ * asked to end and waited for (it was already asked to, or its connection closed), killed after
+ * HELPER_EXIT_TIMEOUT_USEC, and reaped: no blinkupd-https outlives the daemon. */
+static void helper_end_with_daemon(Helper *h) {
+        uint64_t deadline = monotonic_usec() + HELPER_EXIT_TIMEOUT_USEC;
+
+        (void) kill(h->pid, SIGTERM);
+        for (;;) {
+                pid_t r = waitpid(h->pid, NULL, WNOHANG);
+
+                if (r == h->pid || (r < 0 && errno != EINTR))
+                        return; /* reaped (or not ours to reap any more) */
+                if (monotonic_usec() >= deadline)
+                        break;
+                (void) nanosleep(&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
+        }
+        log_warning("blinkupd-https (PID %d) did not exit within %" PRIu64 " s of the daemon's stop; killing it.",
+                    (int) h->pid, HELPER_EXIT_TIMEOUT_USEC / USEC_PER_SEC);
+        (void) kill(h->pid, SIGKILL);
+        (void) waitpid(h->pid, NULL, 0);
+}
+
 static void helper_destroy(void *userdata) {
         Helper *h = userdata;
+
+        if (!h->reaped)
+                helper_end_with_daemon(h);
 
         if (h->owner && h->owner->helper == h)
                 h->owner->helper = NULL;
@@ -67,6 +101,8 @@ static void helper_destroy(void *userdata) {
 static int on_helper_exit(sd_event_source *source, const siginfo_t *si, void *userdata) {
         Helper *h = userdata;
         HelperProcess *hp = h->owner && h->owner->helper == h ? h->owner : NULL;
+
+        h->reaped = true; /* by sd-event, after this callback */
 
         if (!hp)
                 log_debug("blinkupd-https (PID %d), retired, has exited.", (int) si->si_pid);

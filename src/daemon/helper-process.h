@@ -9,7 +9,9 @@
  * HTTPS_PROTO_FD, without the daemon's capabilities, descriptors or signal mask, ended by
  * SIGTERM when the daemon dies; the daemon's end becomes an sd-bus connection on the event
  * loop. A process that is retired needs no owner: it is reaped whenever it exits, and killed if
- * it has not exited HELPER_EXIT_TIMEOUT_USEC after its connection was closed. */
+ * it has not exited HELPER_EXIT_TIMEOUT_USEC after its connection was closed. When the event
+ * loop is freed (the daemon exits), every process not reaped yet is sent SIGTERM and waited for,
+ * at most HELPER_EXIT_TIMEOUT_USEC, then killed and reaped: none outlives the daemon. */
 
 #include <stdbool.h>
 #include <sys/types.h>

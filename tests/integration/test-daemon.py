@@ -605,9 +605,18 @@ def case_https_process(w, srv):
         aid = attempt_id(out)
         fin = d.wait_signal("Finished", lambda a: a[0] == aid, 30)
         check(fin[1] is True, "no success after blinkupd-https died mid-request: %r" % (fin,))
+        rc, out, err = d.call("BlinkUp")
+        check(rc == 0, "BlinkUp failed: " + err)
+        aid = attempt_id(out)
+        fin = d.wait_signal("Finished", lambda a: a[0] == aid, 30)
+        check(fin[1] is True, "no factory BlinkUp after blinkupd-https died mid-request: %r" % (fin,))
+        pid3 = https_pid(d.proc.pid)
+        check(pid3 and pid3 != pid2, "blinkupd-https was not started again after it died mid-request")
     finally:
         check(d.stop() == 0, "blinkupd did not exit cleanly")
-    check(not os.path.exists("/proc/%d" % pid2) or https_pid(d.proc.pid) is None, "blinkupd-https outlived blinkupd")
+    # ended and reaped by the daemon before it exited: not left running, nor as a zombie, to
+    # the process that adopts orphans (this one)
+    check(not os.path.exists("/proc/%d" % pid3), "blinkupd-https (PID %d) outlived blinkupd" % pid3)
 
     # without blinkupd-https the daemon does not start, and says why
     env = dict(os.environ, BLINKUPD_HTTPS_PATH=os.path.join(w, "no-such-blinkupd-https"))
