@@ -479,9 +479,13 @@ def case_property_signals(w, srv):
         rc, out, err = d.call("Clear")
         aid = attempt_id(out)
         d.wait_signal("Finished", lambda a: a[0] == aid)
-        time.sleep(0.2)
-        states = [s[1]["State"]["data"] for s in d.signals("PropertiesChanged") if "State" in s[1]]
-        check(states[:2] == ["blinking", "idle"], "State changes: %r" % states)
+        # the state goes back to idle after Finished: wait for its signals, not a while
+        d.wait_signal("StateChanged", lambda a: a[0] == aid and a[1] == "idle")
+
+        def states():
+            return [s[1]["State"]["data"] for s in d.signals("PropertiesChanged") if "State" in s[1]]
+        wait_for(lambda: len(states()) >= 2, 30, "PropertiesChanged of State, twice")
+        check(states()[:2] == ["blinking", "idle"], "State changes: %r" % states())
         changed = set(k for s in d.signals("PropertiesChanged") for k in s[1])
         for p in ("Attempts", "Successes", "LastTiming", "LastAttemptId"):
             check(p in changed, "no PropertiesChanged for " + p)
@@ -504,6 +508,8 @@ def case_prefetch(w, srv):
         aid = attempt_id(out)
         fin = d.wait_signal("Finished", lambda a: a[0] == aid)
         check(fin[1] is True, "Finished: %r" % (fin,))
+        # the state goes back to idle after Finished
+        d.wait_signal("StateChanged", lambda a: a[0] == aid and a[1] == "idle")
         states = [s[1] for s in d.signals("StateChanged") if s[0] == aid]
         check(states == ["blinking", "idle"], "a press with a token at hand went %r" % states)
         rc, text = decode(d.trace)
