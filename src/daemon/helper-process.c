@@ -19,6 +19,7 @@
 #include "helper-process.h"
 #include "https-proto.h"
 #include "log.h"
+#include "rt.h"
 
 /* One process, from its start until it has been reaped. Its child event source is floating
  * (owned by the event loop) and frees the Helper when it goes. */
@@ -57,18 +58,11 @@ _noreturn_ static void helper_exec(int fd, pid_t parent, int max_fd, char *const
         _exit(127);
 }
 
-static uint64_t monotonic_usec(void) {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * USEC_PER_SEC + (uint64_t) ts.tv_nsec / 1000;
-}
-
 /* The event loop goes away while the process still runs: the daemon is exiting. The process is
  * asked to end and waited for (it was already asked to, or its connection closed), killed after
  * HELPER_EXIT_TIMEOUT_USEC, and reaped: no blinkupd-https outlives the daemon. */
 static void helper_end_with_daemon(Helper *h) {
-        uint64_t deadline = monotonic_usec() + HELPER_EXIT_TIMEOUT_USEC;
+        uint64_t deadline = rt_now_ns() + HELPER_EXIT_TIMEOUT_USEC * NSEC_PER_USEC;
 
         (void) kill(h->pid, SIGTERM);
         for (;;) {
@@ -76,7 +70,7 @@ static void helper_end_with_daemon(Helper *h) {
 
                 if (r == h->pid || (r < 0 && errno != EINTR))
                         return; /* reaped (or not ours to reap any more) */
-                if (monotonic_usec() >= deadline)
+                if (rt_now_ns() >= deadline)
                         break;
                 (void) nanosleep(&(struct timespec) { .tv_nsec = 10 * 1000 * 1000 }, NULL);
         }
