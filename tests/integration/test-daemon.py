@@ -580,16 +580,22 @@ def case_https_process(w, srv):
         check(not shared, "blinkupd-https holds the daemon's descriptors: %r" % sorted(shared))
         check(fd_targets(pid)[3].startswith("socket:"), "no connection on descriptor 3")
 
+        def blinkup_on_a_new_helper(before, after_what):
+            """A factory BlinkUp that succeeds, served by a blinkupd-https other than before:
+            its attempt ID and the new process's PID."""
+            rc, out, err = d.call("BlinkUp")
+            check(rc == 0, "BlinkUp failed: " + err)
+            aid = attempt_id(out)
+            fin = d.wait_signal("Finished", lambda a: a[0] == aid, 30)
+            check(fin[1] is True, "the attempt after blinkupd-https %s failed: %r" % (after_what, fin))
+            new = https_pid(d.proc.pid)
+            check(new and new != before, "blinkupd-https was not started again after it %s" % after_what)
+            return aid, new
+
         # killed while idle: the next attempt starts it again and succeeds
         os.kill(pid, signal.SIGKILL)
         wait_for(lambda: "was ended by signal SIGKILL" in d.stderr(), 5, "the log of blinkupd-https's end")
-        rc, out, err = d.call("BlinkUp")
-        check(rc == 0, "BlinkUp failed: " + err)
-        aid = attempt_id(out)
-        fin = d.wait_signal("Finished", lambda a: a[0] == aid, 30)
-        check(fin[1] is True, "the attempt after blinkupd-https was killed failed: %r" % (fin,))
-        pid2 = https_pid(d.proc.pid)
-        check(pid2 and pid2 != pid, "blinkupd-https was not started again")
+        aid, pid2 = blinkup_on_a_new_helper(pid, "was killed while idle")
 
         # killed while it waits for the server's token: the attempt fails clearly, LED dark,
         # the record has it, the daemon carries on
@@ -611,13 +617,7 @@ def case_https_process(w, srv):
         aid = attempt_id(out)
         fin = d.wait_signal("Finished", lambda a: a[0] == aid, 30)
         check(fin[1] is True, "no success after blinkupd-https died mid-request: %r" % (fin,))
-        rc, out, err = d.call("BlinkUp")
-        check(rc == 0, "BlinkUp failed: " + err)
-        aid = attempt_id(out)
-        fin = d.wait_signal("Finished", lambda a: a[0] == aid, 30)
-        check(fin[1] is True, "no factory BlinkUp after blinkupd-https died mid-request: %r" % (fin,))
-        pid3 = https_pid(d.proc.pid)
-        check(pid3 and pid3 != pid2, "blinkupd-https was not started again after it died mid-request")
+        aid, pid3 = blinkup_on_a_new_helper(pid2, "died mid-request")
     finally:
         check(d.stop() == 0, "blinkupd did not exit cleanly")
     # ended and reaped by the daemon before it exited: not left running, nor as a zombie, to
